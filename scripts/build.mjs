@@ -1,0 +1,41 @@
+// Bundles every entry point with esbuild. onnxruntime-node stays external: it loads a native
+// binary from its own package folder at run time, which a bundle cannot carry.
+import * as esbuild from 'esbuild';
+import { existsSync } from 'node:fs';
+
+const watch = process.argv.includes('--watch');
+const production = process.argv.includes('--production');
+
+const node = {
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  sourcemap: !production,
+  minify: production,
+  external: ['vscode', 'onnxruntime-node'],
+  logLevel: 'warning',
+};
+
+const entries = [
+  { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  { ...node, entryPoints: ['src/host/engineProcess.ts'], outfile: 'dist/engineHost.js' },
+  { ...node, entryPoints: ['src/vscode/extension.ts'], outfile: 'dist/extension.js' },
+  {
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    sourcemap: !production,
+    minify: production,
+    logLevel: 'warning',
+    entryPoints: ['webview/main.ts'],
+    outfile: 'dist/webview.js',
+  },
+].filter((e) => existsSync(e.entryPoints[0]));
+
+if (watch) {
+  for (const e of entries) await (await esbuild.context(e)).watch();
+} else {
+  await Promise.all(entries.map((e) => esbuild.build(e)));
+}

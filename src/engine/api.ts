@@ -1,0 +1,26 @@
+// The engine's public surface: what src/cli and src/host call. Nothing here imports 'vscode'.
+import type { ProbeResult } from './schema';
+
+export interface ProbeOptions {
+  /** Alternatives kept per token and direction. Default 5. */
+  topK?: number;
+  /** Refuse (with a clear error) texts that tokenize to more tokens than this. Default 50,000. */
+  maxTokens?: number;
+  /** Skip the backward model even when the pack has one. */
+  forwardOnly?: boolean;
+  /** Which analyses to run besides surprisal; none by default. */
+  analyses?: {
+    futureLens?: boolean | { probesFile?: string };
+    importance?: { target?: number; layer?: number; alpha?: number };
+    geometry?: boolean;
+  };
+  /** Aborting rejects the probe with a ProbeCancelled error between windows. */
+  signal?: AbortSignal;
+  /** Called as windows complete: done and total count forward plus backward passes. */
+  onProgress?: (p: { done: number; total: number; stage: string }) => void;
+}
+
+export interface EngineOptions {
+  /** Execution providers in order of preference; 'cpu' is always tried last. */
+  providers?: string[];
+}

@@ -1,0 +1,152 @@
+// The one result shape of LM Probe. The CLI prints it with --json, the engine host sends it,
+// hovers and decorations read it and the panel draws it. Keep it plain JSON (no typed arrays,
+// no Maps) so that it survives postMessage, process IPC and JSON.stringify unchanged.
+//
+// Units: every field named ...Bits is in bits (log base 2); every field named ...Nats in nats.
+// Offsets: start/end are UTF-16 code-unit offsets into ProbeResult.text (end exclusive), so an
+// editor range is document.positionAt(selectionStart + token.start). A token that carries only
+// part of a character's UTF-8 bytes gets that whole character's range; tokens never overlap
+// except in that case, and together they cover every character of the text.
+
+export const PROBE_RESULT_VERSION = 1;
+
+export type Direction = 'forward' | 'backward';
+
+export interface Alternative {
+  id: number;
+  /** Decoded text of the alternative token (may be a partial UTF-8 sequence shown as U+FFFD). */
+  text: string;
+  prob: number;
+}
+
+export interface TokenScore {
+  /** -log2 p(actual token | context in this direction). */
+  surprisalBits: number;
+  /** 1-based rank of the actual token in the predictive distribution (1 = the model's top guess). */
+  rank: number;
+  /** Entropy of the predictive distribution, in bits. */
+  entropyBits: number;
+  /** Top-k alternatives, most probable first. */
+  top: Alternative[];
+}
+
+export interface ProbeToken {
+  index: number;
+  id: number;
+  /** The characters of the probed text that this token covers: text.slice(start, end). */
+  text: string;
+  start: number;
+  end: number;
+  forward: TokenScore;
+  /** Null when the pack has no backward model. */
+  backward: TokenScore | null;
+}
+
+export interface DirectionSummary {
+  /** Mean -ln p over the selection's tokens (log-perplexity in nats). */
+  meanNats: number;
+  /** Sum of surprisal over the selection's tokens, in bits. */
+  totalBits: number;
+}
+
+export interface ProbeSummary {
+  tokenCount: number;
+  forward: DirectionSummary;
+  backward: DirectionSummary | null;
+  /** (L_bw - L_fw) / ((L_bw + L_fw) / 2), Papadopoulos et al. 2024; null without a backward model. */
+  delta: number | null;
+}
+
+export interface RuntimeInfo {
+  /** Execution provider that actually ran the models ('cpu', 'webgpu', 'cuda', ...). */
+  provider: string;
+  /** Providers that were tried before it and failed, with the reason, in order. */
+  fallbacks: { provider: string; error: string }[];
+  /** Wall time of the whole probe, in milliseconds (model loading excluded when already loaded). */
+  ms: number;
+  /** Time spent creating ONNX Runtime sessions for this probe (0 when they were reused). */
+  loadMs: number;
+  /** Number of forward passes (windows) per direction. */
+  windows: number;
+}
+
+export interface PackInfo {
+  name: string;
+  dir: string;
+  contextLength: number;
+  layers: number;
+  heads: number;
+  width: number;
+  vocabSize: number;
+  hasBackward: boolean;
+  hasProbes: boolean;
+}
+
+// ---- Analyses (Future Lens probes, importance, geometry). Filled when requested and available.
+
+export interface FutureGuess {
+  id: number;
+  text: string;
+  prob: number;
+  /** True when this guess equals the token that actually comes at t+k. Null past the text's end. */
+  hit: boolean | null;
+}
+
+export interface FutureLensResult {
+  /** Offsets k in the order used by cells: usually [1, 2, 3]. */
+  offsets: number[];
+  /** Layers probed, 0 = embeddings ... L = last block. */
+  layers: number[];
+  /** cells[position][layerIndex][offsetIndex] = top-1 guess of the probe for token t+k. */
+  cells: FutureGuess[][][];
+  /** Share of positions (with a real t+k) where the probe's top-1 came true, [layerIndex][offsetIndex]. */
+  precisionAt1: number[][];
+  /** Same measure for a bigram baseline fitted where the probes were fitted, [offsetIndex]. */
+  bigramPrecisionAt1: number[] | null;
+  /** Where the probes come from: the pack's own, or a file the user fitted. */
+  source: string;
+}
+
+export interface ImportanceResult {
+  /** Index (into tokens) of the target token. */
+  target: number;
+  /** Layer whose hidden states the Lasso regression used. */
+  layer: number;
+  alpha: number;
+  /** attention[layer][j] = attention from the target to token j (j < target), mean over heads. */
+  attention: number[][];
+  /** Lasso coefficient of each earlier token j (j < target) at the chosen alpha. */
+  lasso: number[];
+  /** Regularization path: for each alpha, the coefficients. */
+  path: { alpha: number; coef: number[] }[];
+  agreement: { spearman: number | null; topKOverlap: number; k: number };
+  /** Information gain of each token, nats: ln(lambda + ridge residual of h_t on h_<t). */
+  informationGainNats: number[];
+}
+
+export interface GeometryResult {
+  /** Matrix entropy per layer (nats) and normalized by ln d. Index 0 = embeddings. */
+  entropyNats: number[];
+  normalized: number[];
+}
+
+export interface Analyses {
+  futureLens?: FutureLensResult;
+  importance?: ImportanceResult;
+  geometry?: GeometryResult;
+  /** Why an analysis that was asked for is missing (for example: the pack has no probes). */
+  notes?: string[];
+}
+
+export interface ProbeResult {
+  version: typeof PROBE_RESULT_VERSION;
+  /** The probed text exactly as given (offsets index into it). */
+  text: string;
+  pack: PackInfo;
+  tokens: ProbeToken[];
+  summary: ProbeSummary;
+  runtime: RuntimeInfo;
+  analyses?: Analyses;
+  /** Non-fatal notices for the user (text truncated to maxTokens, invalid UTF-16 replaced, ...). */
+  warnings: string[];
+}
