@@ -1,0 +1,105 @@
+// The child side of the engine host: runs in its own Node process (forked by client.ts) so that a
+// native crash or an out-of-memory in ONNX Runtime takes down only this process. Holds one open
+// Engine (reopened when the pack or the providers change) and runs one probe at a time; a cancel
+// aborts the running probe between windows.
+import { Engine } from '../engine';
+import {
+  isParentToChild,
+  toWireError,
+  type ChildToParent,
+  type Method,
+  type Methods,
+  type OpenParams,
+  type RequestMessage,
+} from './protocol';
+
+function send(msg: ChildToParent): void {
+  process.send?.(msg);
+}
+
+let engine: Engine | undefined;
+let engineKey = '';
+/** Requests are served one after another: a probe waits for the one before it to finish or abort. */
+let queue: Promise<unknown> = Promise.resolve();
+const aborts = new Map<number, AbortController>();
+
+async function openEngine(p: OpenParams): Promise<{ engine: Engine; loadMs: number; fresh: boolean }> {
+  const key = JSON.stringify([p.packDir ?? '', p.providers ?? []]);
+  if (engine && engineKey === key) return { engine, loadMs: 0, fresh: false };
+  if (engine) {
+    const old = engine;
+    engine = undefined;
+    await old.dispose().catch(() => undefined);
+  }
+  const t0 = performance.now();
+  engine = await Engine.open(p.packDir, p.providers?.length ? { providers: p.providers } : undefined);
+  engineKey = key;
+  return { engine, loadMs: performance.now() - t0, fresh: true };
+}
+
+type Handler<M extends Method> = (params: Methods[M]['params'], id: number, signal: AbortSignal) => Promise<Methods[M]['result']>;
+
+const handlers: { [M in Method]: Handler<M> } = {
+  async open(params) {
+    const { engine: e, loadMs } = await openEngine(params);
+    const fallbacks = (e as unknown as { fallbacks?: { provider: string; error: string }[] }).fallbacks ?? [];
+    return { pack: e.pack.info, provider: e.provider, fallbacks, loadMs };
+  },
+  async probe(params, id, signal) {
+    if (signal.aborted) throw Object.assign(new Error('Probe cancelled'), { code: 'CANCELLED' });
+    const { engine: e } = await openEngine(params);
+    let last = 0;
+    return e.probe(params.text, {
+      ...params.options,
+      signal,
+      onProgress: (p) => {
+        // Throttle: at most ~20 notifications a second, always the last one.
+        const now = performance.now();
+        if (p.done === p.total || now - last > 50) {
+          last = now;
+          send({ type: 'progress', id, done: p.done, total: p.total, stage: p.stage });
+        }
+      },
+    });
+  },
+  async ping() {
+    return { pid: process.pid, rssBytes: process.memoryUsage().rss };
+  },
+};
+
+function handle(msg: RequestMessage): void {
+  const ac = new AbortController();
+  aborts.set(msg.id, ac);
+  const run = async () => {
+    try {
+      const handler = handlers[msg.method] as Handler<Method>;
+      const result = await handler(msg.params, msg.id, ac.signal);
+      send({ type: 'response', id: msg.id, ok: true, result });
+    } catch (e) {
+      send({ type: 'response', id: msg.id, ok: false, error: ac.signal.aborted ? { code: 'CANCELLED', message: 'Probe cancelled' } : toWireError(e) });
+    } finally {
+      aborts.delete(msg.id);
+    }
+  };
+  // ping answers at once, even while a probe runs; the rest are serialized.
+  if (msg.method === 'ping') void run();
+  else queue = queue.then(run);
+}
+
+process.on('message', (msg: unknown) => {
+  if (!isParentToChild(msg)) return;
+  if (msg.type === 'cancel') aborts.get(msg.id)?.abort();
+  else handle(msg);
+});
+
+// The parent going away (VS Code closed, extension host crashed) ends this process too.
+process.on('disconnect', () => process.exit(0));
+process.on('uncaughtException', (e) => {
+  send({ type: 'log', level: 'error', message: `engine host: ${e?.stack ?? e}` });
+  process.exit(70);
+});
+process.on('unhandledRejection', (e) => {
+  send({ type: 'log', level: 'error', message: `engine host: unhandled rejection ${String((e as Error)?.stack ?? e)}` });
+});
+
+send({ type: 'ready', pid: process.pid });
