@@ -1,5 +1,4 @@
 // The engine's public surface: what src/cli and src/host call. Nothing here imports 'vscode'.
-import type { ProbeResult } from './schema';
 
 export interface ProbeOptions {
   /** Alternatives kept per token and direction. Default 5. */

@@ -1,0 +1,369 @@
+// The engine: a loaded model pack with its ONNX Runtime sessions, turning text into a ProbeResult.
+import { ProbeError, isProbeError } from './errors';
+import { defaultPackDir, loadPack, type LoadedPack } from './pack';
+import { createSession, firstLine, normalizeProviders, ort, type Session } from './runtime';
+import { planWindows, rowStats, type Window } from './surprisal';
+import { PROBE_RESULT_VERSION, type Direction, type ProbeResult, type ProbeToken, type TokenScore } from './schema';
+import type { EngineOptions, ProbeOptions } from './api';
+
+export { ProbeError } from './errors';
+
+export interface RunOutput {
+  /** [T, V]: row t is the prediction after reading BOS + ids[0..t], i.e. of the token after ids[t]. */
+  logits: Float32Array;
+  /** [L+1, T, D], or null when the pack's graph has no hidden states. */
+  hidden: Float32Array | null;
+  /** [L, H, T, T] (query row, key column), BOS row and column removed, or null. */
+  attentions: Float32Array | null;
+  dims: { T: number; V: number; L: number; D: number; H: number };
+}
+
+/** Upper bound on logits per batched session.run (floats): keeps memory flat on long texts. */
+const MAX_BATCH_FLOATS = 8 * 1024 * 1024;
+const MAX_BATCH_WINDOWS = 8;
+
+export class Engine {
+  private sessions: Partial<Record<Direction, Session>> = {};
+  private disposed = false;
+  private pendingLoadMs: number;
+
+  private constructor(
+    readonly pack: LoadedPack,
+    readonly provider: string,
+    readonly fallbacks: { provider: string; error: string }[],
+    sessions: Partial<Record<Direction, Session>>,
+    loadMs: number,
+  ) {
+    this.sessions = sessions;
+    this.pendingLoadMs = loadMs;
+  }
+
+  /** Loads and validates a pack (default: models/default of the package) and opens its sessions. */
+  static async open(packDir?: string, opts: EngineOptions = {}): Promise<Engine> {
+    const dir = packDir ?? defaultPackDir();
+    let pack: LoadedPack;
+    try {
+      pack = loadPack(dir);
+    } catch (e) {
+      if (packDir === undefined && isProbeError(e) && e.code === 'PACK_NOT_FOUND') {
+        throw new ProbeError(
+          'PACK_NOT_FOUND',
+          `the default model pack is not installed (${dir} has no manifest.json); name a pack folder with --model DIR (CLI) or the lmProbe.modelPack setting`,
+        );
+      }
+      throw e;
+    }
+    const t0 = performance.now();
+    const providers = normalizeProviders(opts.providers);
+    const sessions: Partial<Record<Direction, Session>> = {};
+    let provider = 'cpu';
+    let fallbacks: { provider: string; error: string }[] = [];
+    try {
+      for (const dirn of ['forward', 'backward'] as const) {
+        const file = pack.files[dirn];
+        if (!file) continue;
+        // The backward graph starts on the provider the forward one got (or a later one).
+        const list = dirn === 'forward' ? providers : providers.slice(providers.indexOf(provider));
+        let opened;
+        try {
+          opened = await createSession(file, list);
+        } catch (e) {
+          throw new ProbeError('BAD_PACK', `model pack ${pack.dir}: field "${dirn}": ONNX Runtime cannot load ${pack.manifest[dirn]}: ${firstLine(e)}`);
+        }
+        sessions[dirn] = opened.session;
+        if (dirn === 'forward') {
+          provider = opened.provider;
+          fallbacks = opened.fallbacks;
+        } else if (opened.provider !== provider) {
+          fallbacks.push(...opened.fallbacks.filter((f) => !fallbacks.some((g) => g.provider === f.provider)));
+          provider = `${provider}+${opened.provider}`;
+        }
+        checkNames(pack, dirn, opened.session);
+      }
+      const engine = new Engine(pack, provider, fallbacks, sessions, performance.now() - t0);
+      for (const dirn of ['forward', 'backward'] as const) if (sessions[dirn]) await engine.checkShapes(dirn);
+      return engine;
+    } catch (e) {
+      await Promise.all(Object.values(sessions).map((s) => s?.release().catch(() => undefined)));
+      throw e;
+    }
+  }
+
+  tokenize(text: string): { ids: number[]; offsets: [number, number][] } {
+    const { ids, offsets } = this.pack.tokenizer.encode(text);
+    return { ids, offsets };
+  }
+
+  /** Display text of a token id (what top-k alternatives show). */
+  tokenText(id: number): string {
+    return this.pack.tokenizer.tokenText(id);
+  }
+
+  get hasBackward(): boolean {
+    return this.sessions.backward !== undefined;
+  }
+
+  /**
+   * One raw pass for the analyses. ids.length <= contextLength - 1; BOS is prepended here and its
+   * position removed from every output. For 'backward' the caller passes the ids already reversed.
+   */
+  async run(direction: Direction, ids: number[]): Promise<RunOutput> {
+    const session = this.session(direction);
+    const { contextLength, architecture } = { contextLength: this.pack.manifest.contextLength, architecture: this.pack.manifest.architecture };
+    if (ids.length < 1 || ids.length > contextLength - 1) {
+      throw new ProbeError('BAD_ARGUMENT', `run(): expected 1 to ${contextLength - 1} token ids, got ${ids.length}`);
+    }
+    const T = ids.length;
+    const out = await this.exec(session, [[this.pack.manifest.bos.id, ...ids]], true);
+    const { V, L: LA, D, H } = { V: architecture.vocabSize, L: architecture.layers, D: architecture.width, H: architecture.heads };
+    const S = T + 1;
+    const logits = out.logits.slice(V, S * V);
+    let hidden: Float32Array | null = null;
+    if (out.hidden) {
+      hidden = new Float32Array((LA + 1) * T * D);
+      for (let l = 0; l <= LA; l++) hidden.set(out.hidden.subarray((l * S + 1) * D, (l * S + S) * D), l * T * D);
+    }
+    let attentions: Float32Array | null = null;
+    if (out.attentions) {
+      attentions = new Float32Array(LA * H * T * T);
+      for (let l = 0; l < LA; l++)
+        for (let h = 0; h < H; h++)
+          for (let q = 0; q < T; q++) {
+            const src = ((l * H + h) * S + q + 1) * S + 1;
+            attentions.set(out.attentions.subarray(src, src + T), ((l * H + h) * T + q) * T);
+          }
+    }
+    return { logits, hidden, attentions, dims: { T, V, L: LA, D, H } };
+  }
+
+  async probe(text: string, opts: ProbeOptions = {}): Promise<ProbeResult> {
+    const t0 = performance.now();
+    if (typeof text !== 'string' || text.length === 0) throw new ProbeError('EMPTY_TEXT', 'the text is empty: nothing to probe');
+    if (text.trim().length === 0) throw new ProbeError('EMPTY_TEXT', 'the text is only whitespace: nothing to probe');
+    const nul = text.indexOf('\u0000');
+    if (nul >= 0) {
+      throw new ProbeError('BAD_TEXT', `the text holds a NUL character (U+0000) at offset ${nul}: it looks like binary data, not text`);
+    }
+    const topK = Math.max(0, Math.min(100, Math.floor(opts.topK ?? 5)));
+    const maxTokens = opts.maxTokens ?? 50_000;
+    checkCancel(opts.signal);
+
+    const enc = this.pack.tokenizer.encode(text);
+    const N = enc.ids.length;
+    if (N === 0) throw new ProbeError('EMPTY_TEXT', 'the text tokenizes to no tokens: nothing to probe');
+    if (N > maxTokens) {
+      throw new ProbeError('TOO_MANY_TOKENS', `the text is ${N} tokens long; the limit is ${maxTokens} (select less text or raise the limit)`);
+    }
+
+    const W = this.pack.manifest.contextLength - 1;
+    const windows = planWindows(N, W);
+    const doBackward = this.hasBackward && !opts.forwardOnly;
+    const progress = { done: 0, total: windows.length * (doBackward ? 2 : 1) };
+
+    const fw = await this.scoreSequence('forward', enc.ids, windows, topK, opts, progress);
+    let bw: ScoredSequence | null = null;
+    if (doBackward) {
+      const rev = enc.ids.slice().reverse();
+      const r = await this.scoreSequence('backward', rev, windows, topK, opts, progress);
+      // position i of the reversed sequence is token N-1-i
+      r.scores.reverse();
+      r.nats.reverse();
+      bw = r;
+    }
+
+    const tokens: ProbeToken[] = enc.ids.map((id, i) => {
+      const [start, end] = enc.offsets[i];
+      return { index: i, id, text: text.slice(start, end), start, end, forward: fw.scores[i], backward: bw ? bw.scores[i] : null };
+    });
+    const sumNatsFw = fw.nats.reduce((a, b) => a + b, 0);
+    const sumNatsBw = bw ? bw.nats.reduce((a, b) => a + b, 0) : 0;
+    const Lfw = sumNatsFw / N;
+    const Lbw = sumNatsBw / N;
+    const result: ProbeResult = {
+      version: PROBE_RESULT_VERSION,
+      text,
+      pack: this.pack.info,
+      tokens,
+      summary: {
+        tokenCount: N,
+        forward: { meanNats: Lfw, totalBits: sumNatsFw / Math.LN2 },
+        backward: bw ? { meanNats: Lbw, totalBits: sumNatsBw / Math.LN2 } : null,
+        delta: bw ? (Lbw - Lfw) / ((Lbw + Lfw) / 2) : null,
+      },
+      runtime: {
+        provider: this.provider,
+        fallbacks: this.fallbacks.slice(),
+        ms: 0,
+        loadMs: this.takeLoadMs(),
+        windows: windows.length,
+      },
+      warnings: enc.warnings.slice(),
+    };
+
+    // ---- ANALYSES HOOK ------------------------------------------------------------------------
+    // Surprisal is done. When opts.analyses is set, src/engine/analysis fills result.analyses here,
+    // with `this` (run(), tokenText(), pack) and `result.tokens` (ids, offsets) at hand. Add a
+    // single call, e.g.:  if (opts.analyses) result.analyses = await runAnalyses(this, result, opts);
+    // ---------------------------------------------------------------------------------------------
+
+    result.runtime.ms = performance.now() - t0;
+    return result;
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    const s = Object.values(this.sessions);
+    this.sessions = {};
+    await Promise.all(s.map((x) => x?.release().catch(() => undefined)));
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  private takeLoadMs(): number {
+    const ms = this.pendingLoadMs;
+    this.pendingLoadMs = 0;
+    return ms;
+  }
+
+  private session(direction: Direction): Session {
+    if (this.disposed) throw new ProbeError('DISPOSED', 'the engine was disposed');
+    const s = this.sessions[direction];
+    if (!s) {
+      throw new ProbeError('BAD_ARGUMENT', `model pack ${this.pack.dir} has no ${direction} model`);
+    }
+    return s;
+  }
+
+  /** Runs a batch of equal-length rows (each starting with BOS). */
+  private async exec(
+    session: Session,
+    rows: number[][],
+    all: boolean,
+  ): Promise<{ logits: Float32Array; hidden: Float32Array | null; attentions: Float32Array | null; dims: Record<string, readonly number[]> }> {
+    const g = this.pack.manifest.graph;
+    const B = rows.length;
+    const S = rows[0].length;
+    const data = new BigInt64Array(B * S);
+    for (let b = 0; b < B; b++) for (let i = 0; i < S; i++) data[b * S + i] = BigInt(rows[b][i]);
+    const feeds = { [g.inputs.inputIds]: new ort.Tensor('int64', data, [B, S]) };
+    const fetches = [g.outputs.logits];
+    if (all && g.outputs.hiddenStates) fetches.push(g.outputs.hiddenStates);
+    if (all && g.outputs.attentions) fetches.push(g.outputs.attentions);
+    let out: ort.InferenceSession.ReturnType;
+    try {
+      out = await session.run(feeds, fetches);
+    } catch (e) {
+      throw new ProbeError('RUNTIME', `ONNX Runtime failed on model pack ${this.pack.dir}: ${firstLine(e)}`);
+    }
+    const get = (name: string | null) => {
+      if (!name || !out[name]) return null;
+      const t = out[name];
+      if (t.type !== 'float32') {
+        throw new ProbeError('BAD_PACK', `model pack ${this.pack.dir}: graph output "${name}": expected float32, got ${t.type}`);
+      }
+      return t;
+    };
+    const lt = get(g.outputs.logits)!;
+    const ht = all ? get(g.outputs.hiddenStates) : null;
+    const at = all ? get(g.outputs.attentions) : null;
+    const dims: Record<string, readonly number[]> = { logits: lt.dims };
+    if (ht) dims.hiddenStates = ht.dims;
+    if (at) dims.attentions = at.dims;
+    return {
+      logits: lt.data as Float32Array,
+      hidden: ht ? (ht.data as Float32Array) : null,
+      attentions: at ? (at.data as Float32Array) : null,
+      dims,
+    };
+  }
+
+  /** One tiny pass to check the graph's outputs against the manifest's architecture. */
+  private async checkShapes(direction: Direction): Promise<void> {
+    const m = this.pack.manifest;
+    const { layers: L, heads: H, width: D, vocabSize: V } = m.architecture;
+    const S = 2;
+    const out = await this.exec(this.session(direction), [[m.bos.id, m.bos.id]], true);
+    const expect: [string, string | null, number[]][] = [
+      ['logits', m.graph.outputs.logits, [1, S, V]],
+      ['hiddenStates', m.graph.outputs.hiddenStates, [L + 1, 1, S, D]],
+      ['attentions', m.graph.outputs.attentions, [L, 1, H, S, S]],
+    ];
+    for (const [key, name, shape] of expect) {
+      if (!name) continue;
+      const got = out.dims[key];
+      if (!got || got.length !== shape.length || got.some((d, i) => d !== shape[i])) {
+        throw new ProbeError(
+          'BAD_PACK',
+          `model pack ${this.pack.dir}: ${direction} graph output "${name}" (graph.outputs.${key}): expected shape [${shape.join(', ')}] ` +
+            `for a batch of 1 and ${S} positions (docs/model-pack.md), got [${got ? got.join(', ') : ''}]`,
+        );
+      }
+    }
+  }
+
+  /** Scores every token of `ids` in one direction with the overlapping windows of planWindows(). */
+  private async scoreSequence(
+    direction: Direction,
+    ids: number[],
+    windows: Window[],
+    topK: number,
+    opts: ProbeOptions,
+    progress: { done: number; total: number },
+  ): Promise<ScoredSequence> {
+    const session = this.session(direction);
+    const V = this.pack.manifest.architecture.vocabSize;
+    const bos = this.pack.manifest.bos.id;
+    const scores: TokenScore[] = new Array(ids.length);
+    const nats: number[] = new Array(ids.length);
+    const tokenText = (id: number) => this.pack.tokenizer.tokenText(id);
+    const perWindow = windows[0].length * V;
+    const batch = Math.max(1, Math.min(MAX_BATCH_WINDOWS, Math.floor(MAX_BATCH_FLOATS / perWindow)));
+    for (let w0 = 0; w0 < windows.length; w0 += batch) {
+      checkCancel(opts.signal);
+      const group = windows.slice(w0, w0 + batch);
+      // Windows of one batch share a length (all are full length but a lone short one).
+      const rows = group.map((w) => [bos, ...ids.slice(w.start, w.start + w.length - 1)]);
+      const { logits } = await this.exec(session, rows, false);
+      const S = rows[0].length;
+      group.forEach((w, b) => {
+        for (let t = w.scoreFrom; t < w.scoreTo; t++) {
+          const i = t - w.start; // position in the window; the logits there predict ids[t]
+          const r = rowStats(logits, (b * S + i) * V, V, ids[t], topK, tokenText);
+          scores[t] = r.score;
+          nats[t] = r.nats;
+        }
+      });
+      progress.done += group.length;
+      opts.onProgress?.({ done: progress.done, total: progress.total, stage: direction });
+    }
+    return { scores, nats };
+  }
+}
+
+interface ScoredSequence {
+  scores: TokenScore[];
+  nats: number[];
+}
+
+function checkCancel(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new ProbeError('CANCELLED', 'the probe was cancelled');
+}
+
+function checkNames(pack: LoadedPack, direction: Direction, s: Session): void {
+  const g = pack.manifest.graph;
+  if (!s.inputNames.includes(g.inputs.inputIds)) {
+    throw new ProbeError(
+      'BAD_PACK',
+      `model pack ${pack.dir}: field "graph.inputs.inputIds": expected an input of the ${direction} graph (it has ${s.inputNames.map((n) => JSON.stringify(n)).join(', ')}), got ${JSON.stringify(g.inputs.inputIds)}`,
+    );
+  }
+  for (const [key, name] of Object.entries(g.outputs)) {
+    if (name && !s.outputNames.includes(name)) {
+      throw new ProbeError(
+        'BAD_PACK',
+        `model pack ${pack.dir}: field "graph.outputs.${key}": expected an output of the ${direction} graph (it has ${s.outputNames.map((n) => JSON.stringify(n)).join(', ')}), got ${JSON.stringify(name)}`,
+      );
+    }
+  }
+}
