@@ -1,0 +1,148 @@
+// The arrow-of-time measurement over files: mean log-perplexity per direction and the asymmetry
+// delta with a bootstrap 95% interval (Papadopoulos et al. 2024).
+import type { Engine } from '../engine/engine';
+
+export interface CorpusUnit {
+  tokens: number;
+  fwNats: number;
+  bwNats: number;
+}
+
+export interface CorpusReport {
+  files: { file: string; tokens: number; forwardMeanNats: number; backwardMeanNats: number | null }[];
+  tokens: number;
+  forward: { meanNats: number };
+  backward: { meanNats: number } | null;
+  delta: number | null;
+  /** Percentile bootstrap interval of delta; null without a backward model or with fewer than 2 units. */
+  deltaCI95: [number, number] | null;
+  bootstrap: { unit: 'document' | 'block'; units: number; blockTokens: number | null; resamples: number; seed: number };
+  tokensPerSecond: number;
+  seconds: number;
+  provider: string;
+  pack: { name: string; dir: string };
+}
+
+/** Deterministic PRNG (mulberry32) so that a report can be reproduced. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function deltaOf(units: CorpusUnit[]): number {
+  let n = 0;
+  let f = 0;
+  let b = 0;
+  for (const u of units) {
+    n += u.tokens;
+    f += u.fwNats;
+    b += u.bwNats;
+  }
+  const Lf = f / n;
+  const Lb = b / n;
+  return (Lb - Lf) / ((Lb + Lf) / 2);
+}
+
+/** Percentile bootstrap over units (documents, or blocks of tokens within one document). */
+export function bootstrapDelta(units: CorpusUnit[], resamples: number, seed: number): [number, number] | null {
+  if (units.length < 2) return null;
+  const r = rng(seed);
+  const ds: number[] = [];
+  const pick: CorpusUnit[] = new Array(units.length);
+  for (let k = 0; k < resamples; k++) {
+    for (let i = 0; i < units.length; i++) pick[i] = units[Math.floor(r() * units.length)];
+    ds.push(deltaOf(pick));
+  }
+  ds.sort((a, b) => a - b);
+  const q = (p: number) => ds[Math.min(ds.length - 1, Math.max(0, Math.round(p * (ds.length - 1))))];
+  return [q(0.025), q(0.975)];
+}
+
+export async function runCorpus(
+  engine: Engine,
+  docs: { file: string; text: string }[],
+  opts: { resamples: number; seed: number; signal?: AbortSignal; onProgress?: (fraction: number) => void },
+): Promise<CorpusReport> {
+  const totalChars = docs.reduce((a, d) => a + d.text.length, 0);
+  let doneChars = 0;
+  const hasBw = engine.hasBackward;
+  const docUnits: CorpusUnit[] = [];
+  const blockUnits: CorpusUnit[] = [];
+  const blockTokens = engine.pack.manifest.contextLength - 1;
+  const files: CorpusReport['files'] = [];
+  let seconds = 0;
+  for (const d of docs) {
+    const r = await engine.probe(d.text, {
+      topK: 0,
+      maxTokens: Number.MAX_SAFE_INTEGER,
+      signal: opts.signal,
+      onProgress: (p) => opts.onProgress?.((doneChars + (d.text.length * p.done) / p.total) / totalChars),
+    });
+    seconds += r.runtime.ms / 1000;
+    doneChars += d.text.length;
+    opts.onProgress?.(doneChars / totalChars);
+    const u: CorpusUnit = { tokens: 0, fwNats: 0, bwNats: 0 };
+    let block: CorpusUnit = { tokens: 0, fwNats: 0, bwNats: 0 };
+    for (const t of r.tokens) {
+      const f = t.forward.surprisalBits * Math.LN2;
+      const b = t.backward ? t.backward.surprisalBits * Math.LN2 : 0;
+      u.tokens++;
+      u.fwNats += f;
+      u.bwNats += b;
+      block.tokens++;
+      block.fwNats += f;
+      block.bwNats += b;
+      if (block.tokens === blockTokens) {
+        blockUnits.push(block);
+        block = { tokens: 0, fwNats: 0, bwNats: 0 };
+      }
+    }
+    if (block.tokens > 0) blockUnits.push(block);
+    docUnits.push(u);
+    files.push({ file: d.file, tokens: u.tokens, forwardMeanNats: u.fwNats / u.tokens, backwardMeanNats: hasBw ? u.bwNats / u.tokens : null });
+  }
+  // Documents are the natural unit of resampling; with a single file, blocks of one context length.
+  const byDoc = docUnits.length >= 2;
+  const units = byDoc ? docUnits : blockUnits;
+  const tokens = docUnits.reduce((a, u) => a + u.tokens, 0);
+  const fw = docUnits.reduce((a, u) => a + u.fwNats, 0) / tokens;
+  const bw = docUnits.reduce((a, u) => a + u.bwNats, 0) / tokens;
+  return {
+    files,
+    tokens,
+    forward: { meanNats: fw },
+    backward: hasBw ? { meanNats: bw } : null,
+    delta: hasBw ? deltaOf(docUnits) : null,
+    deltaCI95: hasBw ? bootstrapDelta(units, opts.resamples, opts.seed) : null,
+    bootstrap: { unit: byDoc ? 'document' : 'block', units: units.length, blockTokens: byDoc ? null : blockTokens, resamples: opts.resamples, seed: opts.seed },
+    tokensPerSecond: seconds > 0 ? tokens / seconds : 0,
+    seconds,
+    provider: engine.provider,
+    pack: { name: engine.pack.info.name, dir: engine.pack.dir },
+  };
+}
+
+export function formatCorpus(r: CorpusReport): string {
+  const lines = [
+    `pack      ${r.pack.name} (${r.pack.dir})`,
+    `files     ${r.files.length}`,
+    `tokens    ${r.tokens}`,
+    `forward   L_fw = ${r.forward.meanNats.toFixed(4)} nats/token`,
+  ];
+  if (r.backward) lines.push(`backward  L_bw = ${r.backward.meanNats.toFixed(4)} nats/token`);
+  if (r.delta !== null) {
+    const unit = r.bootstrap.unit === 'document' ? `${r.bootstrap.units} documents` : `${r.bootstrap.units} blocks of ${r.bootstrap.blockTokens} tokens`;
+    const ci = r.deltaCI95
+      ? `95% CI [${r.deltaCI95[0].toFixed(5)}, ${r.deltaCI95[1].toFixed(5)}], bootstrap over ${unit}, ${r.bootstrap.resamples} resamples`
+      : 'no interval: fewer than 2 units to resample';
+    lines.push(`delta     ${r.delta.toFixed(5)}  (${ci})`);
+  }
+  lines.push(`speed     ${r.tokensPerSecond.toFixed(0)} tokens/s on ${r.provider} (${r.seconds.toFixed(1)} s, both directions)`);
+  return lines.join('\n') + '\n';
+}

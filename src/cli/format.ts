@@ -1,0 +1,73 @@
+// Plain-text rendering of a ProbeResult for terminals.
+import type { ProbeResult, TokenScore } from '../engine/schema';
+
+/** A token's text made visible on one line: control characters and spaces escaped. */
+export function visible(s: string): string {
+  let out = '';
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!;
+    if (ch === ' ') out += '·';
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\r') out += '\\r';
+    else if (ch === '\t') out += '\\t';
+    else if (c < 0x20 || c === 0x7f) out += `\\x${c.toString(16).padStart(2, '0')}`;
+    else if (c >= 0xd800 && c <= 0xdfff) out += `\\u${c.toString(16)}`;
+    else out += ch;
+  }
+  return out;
+}
+
+function pad(s: string, n: number, right = false): string {
+  const len = [...s].length;
+  if (len >= n) return s;
+  return right ? ' '.repeat(n - len) + s : s + ' '.repeat(n - len);
+}
+
+function clip(s: string, n: number): string {
+  const cps = [...s];
+  return cps.length <= n ? s : cps.slice(0, n - 1).join('') + '…';
+}
+
+function score(s: TokenScore | null): [string, string] {
+  if (!s) return ['-', '-'];
+  return [s.surprisalBits.toFixed(2), String(s.rank)];
+}
+
+export function formatTable(r: ProbeResult, opts: { summaryOnly?: boolean } = {}): string {
+  const lines: string[] = [];
+  if (!opts.summaryOnly) {
+    const hasBw = r.summary.backward !== null;
+    const head = [pad('#', 5, true), pad('token', 14), pad('range', 11), pad('fw bits', 8, true), pad('rank', 6, true)];
+    if (hasBw) head.push(pad('bw bits', 8, true), pad('rank', 6, true));
+    head.push('  fw top guess');
+    lines.push(head.join(' '));
+    for (const t of r.tokens) {
+      const [fb, fr] = score(t.forward);
+      const row = [pad(String(t.index), 5, true), pad(clip(visible(t.text), 14), 14), pad(`${t.start}-${t.end}`, 11), pad(fb, 8, true), pad(fr, 6, true)];
+      if (hasBw) {
+        const [bb, br] = score(t.backward);
+        row.push(pad(bb, 8, true), pad(br, 6, true));
+      }
+      const g = t.forward.top[0];
+      row.push('  ' + (g ? `${clip(visible(g.text), 12)} ${(g.prob * 100).toFixed(1)}%` : ''));
+      lines.push(row.join(' '));
+    }
+    lines.push('');
+  }
+  lines.push(...formatSummary(r));
+  return lines.join('\n') + '\n';
+}
+
+export function formatSummary(r: ProbeResult): string[] {
+  const s = r.summary;
+  const out = [
+    `pack      ${r.pack.name} (${r.pack.dir})`,
+    `tokens    ${s.tokenCount} in ${r.runtime.windows} window${r.runtime.windows === 1 ? '' : 's'} per direction`,
+    `forward   ${s.forward.meanNats.toFixed(4)} nats/token (${(s.forward.meanNats / Math.LN2).toFixed(3)} bits)`,
+  ];
+  if (s.backward) out.push(`backward  ${s.backward.meanNats.toFixed(4)} nats/token (${(s.backward.meanNats / Math.LN2).toFixed(3)} bits)`);
+  if (s.delta !== null) out.push(`delta     ${s.delta.toFixed(5)}  (L_bw - L_fw) / mean(L_bw, L_fw)`);
+  const fb = r.runtime.fallbacks.length ? ` (fell back from ${r.runtime.fallbacks.map((f) => f.provider).join(', ')})` : '';
+  out.push(`runtime   ${r.runtime.provider}${fb}, ${r.runtime.ms.toFixed(0)} ms`);
+  return out;
+}

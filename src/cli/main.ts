@@ -1,0 +1,247 @@
+// lm-probe: the command line over src/engine. Results go to stdout, messages to stderr, and the
+// exit code says what happened (EXIT in io.ts). A new subcommand is one entry in COMMANDS.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { Engine } from '../engine/engine';
+import { isProbeError, type ProbeErrorCode } from '../engine/errors';
+import type { EngineOptions } from '../engine/api';
+import { CliError, EXIT, readStdin, readTextFile } from './io';
+import { formatTable } from './format';
+import { formatCorpus, runCorpus } from './corpus';
+import { SingleBar } from 'cli-progress';
+
+const VERSION = '0.1.0';
+
+const USAGE = `lm-probe: what a language model makes of your text (forward and backward surprisal)
+
+Usage:
+  lm-probe probe  [--model DIR] [--json] [--top K] [--summary] (--text "..." | FILE | -)
+  lm-probe corpus [--model DIR] [--json] [--resamples N] [--seed S] FILE...
+  lm-probe help | --help | --version
+
+Common options:
+  --model DIR        model pack folder (default: models/default of this package)
+  --providers LIST   execution providers in order, comma-separated (default: the best bundled
+                     one for this machine, then cpu)
+  --json             print the result as JSON (probe: the ProbeResult) and nothing else on stdout
+probe options:
+  --text "..."       the text to probe; or a FILE; or - for standard input (UTF-8)
+  --top K            alternatives kept per token and direction (default 5)
+  --max-tokens N     refuse texts longer than N tokens (default 1000000)
+  --forward-only     skip the backward model
+  --summary          print only the summary, not the per-token table
+corpus options:
+  --resamples N      bootstrap resamples for delta's 95% interval (default 1000)
+  --seed S           bootstrap seed (default 1)
+
+Exit codes:
+  0 success   1 runtime failure   2 usage error   3 bad input text   4 bad or missing model pack
+  130 cancelled (Ctrl-C)
+`;
+
+interface Ctx {
+  signal: AbortSignal;
+}
+
+type Values = Record<string, string | boolean | undefined>;
+
+interface Command {
+  options: ParseArgsConfig['options'];
+  allowPositionals: boolean;
+  run(values: Values, positionals: string[], ctx: Ctx): Promise<void>;
+}
+
+const common: ParseArgsConfig['options'] = {
+  model: { type: 'string' },
+  providers: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+function engineOptions(v: Values): EngineOptions {
+  const p = typeof v.providers === 'string' ? v.providers.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+  return p && p.length ? { providers: p } : {};
+}
+
+function intOption(v: Values, name: string, def: number, min: number): number {
+  const raw = v[name];
+  if (raw === undefined) return def;
+  const n = Number(raw);
+  if (typeof raw !== 'string' || !/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min) {
+    throw new CliError(EXIT.USAGE, `--${name}: expected an integer >= ${min}, got ${JSON.stringify(raw)}`);
+  }
+  return n;
+}
+
+function write(s: string): Promise<void> {
+  return new Promise((resolve) => {
+    if (process.stdout.write(s)) resolve();
+    else process.stdout.once('drain', () => resolve());
+  });
+}
+
+function warn(msg: string): void {
+  process.stderr.write(`lm-probe: warning: ${msg}\n`);
+}
+
+const COMMANDS: Record<string, Command> = {
+  probe: {
+    options: {
+      ...common,
+      text: { type: 'string', short: 't' },
+      top: { type: 'string', short: 'k' },
+      'max-tokens': { type: 'string' },
+      'forward-only': { type: 'boolean' },
+      summary: { type: 'boolean' },
+    },
+    allowPositionals: true,
+    async run(v, pos, ctx) {
+      const topK = intOption(v, 'top', 5, 0);
+      if (topK > 100) throw new CliError(EXIT.USAGE, '--top: at most 100');
+      const maxTokens = intOption(v, 'max-tokens', 1_000_000, 1);
+      let text: string;
+      if (typeof v.text === 'string') {
+        if (pos.length) throw new CliError(EXIT.USAGE, `give the text either with --text or as a FILE, not both (extra: ${pos.join(' ')})`);
+        text = v.text;
+      } else if (pos.length === 1) {
+        text = pos[0] === '-' ? await readStdin() : readTextFile(pos[0]);
+      } else if (pos.length === 0) {
+        throw new CliError(EXIT.USAGE, 'nothing to probe: give --text "...", a FILE, or - for standard input');
+      } else {
+        throw new CliError(EXIT.USAGE, `probe reads one FILE, got ${pos.length}; use lm-probe corpus for several`);
+      }
+      const engine = await Engine.open(v.model as string | undefined, engineOptions(v));
+      try {
+        reportFallbacks(engine);
+        const r = await engine.probe(text, { topK, maxTokens, forwardOnly: v['forward-only'] === true, signal: ctx.signal });
+        for (const w of r.warnings) warn(w);
+        await write(v.json ? JSON.stringify(r) + '\n' : formatTable(r, { summaryOnly: v.summary === true }));
+      } finally {
+        await engine.dispose();
+      }
+    },
+  },
+  corpus: {
+    options: { ...common, resamples: { type: 'string' }, seed: { type: 'string' } },
+    allowPositionals: true,
+    async run(v, pos, ctx) {
+      if (pos.length === 0) throw new CliError(EXIT.USAGE, 'corpus needs at least one FILE');
+      const resamples = intOption(v, 'resamples', 1000, 1);
+      const seed = intOption(v, 'seed', 1, 0);
+      const docs = pos.map((file) => ({ file, text: file === '-' ? '' : readTextFile(file) }));
+      for (const d of docs) if (d.file === '-') d.text = await readStdin();
+      const engine = await Engine.open(v.model as string | undefined, engineOptions(v));
+      const bar = process.stderr.isTTY
+        ? new SingleBar({ format: 'scoring |{bar}| {percentage}% | ETA {eta_formatted}', stream: process.stderr, hideCursor: true, clearOnComplete: true })
+        : null;
+      try {
+        reportFallbacks(engine);
+        bar?.start(1000, 0);
+        let report;
+        try {
+          report = await runCorpus(engine, docs, {
+            resamples,
+            seed,
+            signal: ctx.signal,
+            onProgress: (f) => bar?.update(Math.round(f * 1000)),
+          });
+        } catch (e) {
+          if (isProbeError(e) && (e.code === 'EMPTY_TEXT' || e.code === 'BAD_TEXT' || e.code === 'TOKENIZER_MISMATCH')) {
+            // say which file
+            const i = docs.findIndex((d) => d.text.trim().length === 0 || d.text.includes('\u0000'));
+            throw new CliError(EXIT.BAD_TEXT, i >= 0 ? `${docs[i].file}: ${e.message}` : e.message);
+          }
+          throw e;
+        } finally {
+          bar?.stop();
+        }
+        await write(v.json ? JSON.stringify(report, null, 1) + '\n' : formatCorpus(report));
+      } finally {
+        await engine.dispose();
+      }
+    },
+  },
+};
+
+function reportFallbacks(engine: Engine): void {
+  for (const f of engine.fallbacks) warn(`execution provider ${f.provider} unavailable (${f.error}); using ${engine.provider}`);
+}
+
+const CODE_EXIT: Record<ProbeErrorCode, number> = {
+  EMPTY_TEXT: EXIT.BAD_TEXT,
+  BAD_TEXT: EXIT.BAD_TEXT,
+  TOO_MANY_TOKENS: EXIT.BAD_TEXT,
+  TOKENIZER_MISMATCH: EXIT.BAD_TEXT,
+  PACK_NOT_FOUND: EXIT.BAD_PACK,
+  BAD_PACK: EXIT.BAD_PACK,
+  CANCELLED: EXIT.CANCELLED,
+  BAD_ARGUMENT: EXIT.USAGE,
+  DISPOSED: EXIT.RUNTIME,
+  RUNTIME: EXIT.RUNTIME,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [cmdName, ...rest] = argv;
+  if (cmdName === undefined || cmdName === 'help' || cmdName === '--help' || cmdName === '-h') {
+    process.stdout.write(USAGE);
+    return cmdName === undefined ? EXIT.USAGE : EXIT.OK;
+  }
+  if (cmdName === '--version' || cmdName === '-v') {
+    process.stdout.write(VERSION + '\n');
+    return EXIT.OK;
+  }
+  const cmd = COMMANDS[cmdName];
+  if (!cmd) throw new CliError(EXIT.USAGE, `unknown command ${JSON.stringify(cmdName)} (commands: ${Object.keys(COMMANDS).join(', ')}; see lm-probe --help)`);
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, options: cmd.options, allowPositionals: cmd.allowPositionals, strict: true });
+  } catch (e) {
+    throw new CliError(EXIT.USAGE, `${(e as Error).message.split('\n')[0]} (see lm-probe --help)`);
+  }
+  if ((parsed.values as Values).help) {
+    process.stdout.write(USAGE);
+    return EXIT.OK;
+  }
+  const ac = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(EXIT.CANCELLED);
+    process.stderr.write('lm-probe: cancelling (Ctrl-C again to quit now)\n');
+    ac.abort();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    await cmd.run(parsed.values as Values, parsed.positionals, { signal: ac.signal });
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  return EXIT.OK;
+}
+
+// A closed pipe (lm-probe ... | head) is not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(EXIT.OK);
+});
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    let code: number = EXIT.RUNTIME;
+    let msg: string;
+    if (e instanceof CliError) {
+      code = e.exitCode;
+      msg = e.message;
+    } else if (isProbeError(e)) {
+      code = CODE_EXIT[e.code] ?? EXIT.RUNTIME;
+      msg = e.message;
+    } else {
+      msg = `internal error: ${e instanceof Error ? e.message : String(e)}`;
+      if (process.env.LM_PROBE_DEBUG && e instanceof Error && e.stack) msg += '\n' + e.stack;
+      else msg += ' (set LM_PROBE_DEBUG=1 for a stack trace)';
+    }
+    process.stderr.write(`lm-probe: error: ${msg}\n`);
+    process.exitCode = code;
+  },
+);
