@@ -31,8 +31,8 @@ export function planWindows(n: number, w: number): Window[] {
   if (n <= 0) return [];
   if (w < 1) throw new Error('window length must be >= 1');
   if (n <= w) return [{ start: 0, length: n, scoreFrom: 0, scoreTo: n }];
-  const h = Math.ceil(w / 2);
-  const s = Math.max(1, w - h);
+  const h = Math.min(Math.ceil(w / 2), w - 1); // w = 1 (contextLength 2) leaves no room for history
+  const s = w - h;
   const out: Window[] = [{ start: 0, length: w, scoreFrom: 0, scoreTo: w }];
   let scored = w;
   for (let k = 1; scored < n; k++) {
