@@ -7,10 +7,16 @@ export interface ProbeOptions {
   maxTokens?: number;
   /** Skip the backward model even when the pack has one. */
   forwardOnly?: boolean;
-  /** Which analyses to run besides surprisal; none by default. */
+  /** Which analyses to run besides surprisal; none by default (src/engine/analysis). */
   analyses?: {
+    /** Future-token probes: the pack's own, or a probe file (probes.json) the user fitted. */
     futureLens?: boolean | { probesFile?: string };
-    importance?: { target?: number; layer?: number; alpha?: number };
+    /**
+     * Token importance for `target` (token index; default the last token), Lasso on hidden-state
+     * layer `layer` (default L) at `alpha` (default 0.05 * alpha_max), compared with the attention
+     * of block `attentionLayer` (default max(layer, 1) - 1, the block that wrote that layer).
+     */
+    importance?: boolean | { target?: number; layer?: number; alpha?: number; attentionLayer?: number };
     geometry?: boolean;
   };
   /** Aborting rejects the probe with a ProbeCancelled error between windows. */

@@ -83,10 +83,14 @@ export interface PackInfo {
 }
 
 // ---- Analyses (Future Lens probes, importance, geometry). Filled when requested and available.
+// Everything a hover reads per token is indexed like `tokens` (by ProbeToken.index), with null for
+// tokens outside the analysed window (Analyses.window: selections longer than the context are
+// analysed on one window of contextLength - 1 tokens, the last one that contains the target).
 
 export interface FutureGuess {
   id: number;
   text: string;
+  /** Probability of this top-1 guess under the probe's decoded distribution. */
   prob: number;
   /** True when this guess equals the token that actually comes at t+k. Null past the text's end. */
   hit: boolean | null;
@@ -97,45 +101,61 @@ export interface FutureLensResult {
   offsets: number[];
   /** Layers probed, 0 = embeddings ... L = last block. */
   layers: number[];
-  /** cells[position][layerIndex][offsetIndex] = top-1 guess of the probe for token t+k. */
-  cells: FutureGuess[][][];
+  /** cells[tokenIndex][layerIndex][offsetIndex] = top-1 guess of the probe at token t for token t+k; null outside the window. */
+  cells: (FutureGuess[][] | null)[];
   /** Share of positions (with a real t+k) where the probe's top-1 came true, [layerIndex][offsetIndex]. */
   precisionAt1: number[][];
+  /** Positions counted in precisionAt1, [offsetIndex]. */
+  positions: number[];
   /** Same measure for a bigram baseline fitted where the probes were fitted, [offsetIndex]. */
   bigramPrecisionAt1: number[] | null;
-  /** Where the probes come from: the pack's own, or a file the user fitted. */
+  /** Where the probes come from: the pack's own, or a file the user fitted (absolute path). */
   source: string;
 }
 
 export interface ImportanceResult {
   /** Index (into tokens) of the target token. */
   target: number;
-  /** Layer whose hidden states the Lasso regression used. */
+  /** Layer whose hidden states the Lasso regression used (0 = embeddings ... L). */
   layer: number;
+  /** Attention layer (0-based block index) compared with the Lasso in `agreement`. */
+  attentionLayer: number;
   alpha: number;
-  /** attention[layer][j] = attention from the target to token j (j < target), mean over heads. */
-  attention: number[][];
-  /** Lasso coefficient of each earlier token j (j < target) at the chosen alpha. */
-  lasso: number[];
-  /** Regularization path: for each alpha, the coefficients. */
-  path: { alpha: number; coef: number[] }[];
+  /** Smallest alpha at which every coefficient is 0: max_j |h_j . h_target| / D. */
+  alphaMax: number;
+  /** attention[block][j] = attention from the target to token j (j < target), mean over heads; null outside the window. */
+  attention: (number | null)[][];
+  /** Lasso coefficient of each earlier token j (j < target) at `alpha`; null outside the window. */
+  lasso: (number | null)[];
+  /** Regularization path, alpha_max down to 1e-3 alpha_max (log-spaced, warm-started); coef indexed like `lasso`. */
+  path: { alpha: number; coef: (number | null)[] }[];
+  /** Spearman rank correlation of attention (at attentionLayer) and |lasso|; overlap of their top-k sets / k. */
   agreement: { spearman: number | null; topKOverlap: number; k: number };
-  /** Information gain of each token, nats: ln(lambda + ridge residual of h_t on h_<t). */
-  informationGainNats: number[];
+  /** Per token: ln(lambda + ridge residual of its unit-normalized state on the earlier ones), nats; null outside the window. */
+  informationGainNats: (number | null)[];
+  /** The ridge lambda of informationGainNats (states scaled to unit norm). */
+  informationGainLambda: number;
 }
 
 export interface GeometryResult {
   /** Matrix entropy per layer (nats) and normalized by ln d. Index 0 = embeddings. */
   entropyNats: number[];
   normalized: number[];
+  /** Width d and the number of token states used (rows equal to the mean are dropped). */
+  width: number;
+  tokens: number;
 }
 
 export interface Analyses {
+  /** Tokens [start, end) that were analysed (one forward window). */
+  window: { start: number; end: number };
   futureLens?: FutureLensResult;
   importance?: ImportanceResult;
   geometry?: GeometryResult;
-  /** Why an analysis that was asked for is missing (for example: the pack has no probes). */
+  /** Why an analysis that was asked for is missing (for example: the pack has no probes), and what was restricted. */
   notes?: string[];
+  /** Wall time of the analyses, milliseconds. */
+  ms: number;
 }
 
 export interface ProbeResult {

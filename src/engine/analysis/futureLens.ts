@@ -1,0 +1,477 @@
+// Future-token probes (Pal et al. 2023 "Future Lens"; Wu et al. 2024): for layer l and offset k,
+// a linear map from the residual state h_l[t] to the final-layer residual h_L[t+k-1] (the state
+// from which the model itself predicts token t+k), decoded through the pack's head (final norm +
+// unembedding). Fitted by ridge regression from streamed statistics (ridge.ts), one penalty per
+// map chosen by held-out mean squared error on a grid. File format: probes.ts.
+import { readFileSync, statSync } from 'node:fs';
+import { ProbeError } from '../errors';
+import type { AnalysisEngine, RunOutputLike } from './host';
+import { runHead } from './host';
+import type { BigramTable, LoadedProbes, ProbeMapData, ProbesHeader } from './probes';
+import { RidgeStats, heldOutMse, solveRidge } from './ridge';
+
+export const DEFAULT_OFFSETS = [1, 2, 3];
+export const DEFAULT_LAMBDAS = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1];
+
+/** Top-1 of each probe at each position of one window: [mapIndex] -> ids/probs of length T. */
+export interface DecodedWindow {
+  keys: { layer: number; offset: number }[];
+  ids: Int32Array[];
+  probs: Float32Array[];
+}
+
+/** Logit floats per head call, to keep memory bounded. */
+const HEAD_BATCH_FLOATS = 4 * 1024 * 1024;
+
+export async function decodeWindow(
+  engine: AnalysisEngine,
+  probes: LoadedProbes,
+  out: RunOutputLike,
+  keys: { layer: number; offset: number }[],
+): Promise<DecodedWindow> {
+  const { T, V, D } = out.dims;
+  if (!out.hidden) throw new ProbeError('BAD_PACK', `model pack ${engine.pack.dir} has no hidden states: the future-token probes need them`);
+  const hidden = out.hidden;
+  const ids: Int32Array[] = keys.map(() => new Int32Array(T));
+  const probs: Float32Array[] = keys.map(() => new Float32Array(T));
+  const pending: number[] = [];
+  keys.forEach((k, i) => {
+    const m = probes.get(k.layer, k.offset);
+    if (!m) throw new ProbeError('BAD_ARGUMENT', `probe file ${probes.path} has no map for layer ${k.layer}, offset ${k.offset}`);
+    if (m.identity && k.layer === out.dims.L) top1Rows(out.logits, V, T, ids[i], probs[i]);
+    else pending.push(i);
+  });
+  const perBatch = Math.max(1, Math.floor(HEAD_BATCH_FLOATS / (T * V)));
+  for (let p0 = 0; p0 < pending.length; p0 += perBatch) {
+    const group = pending.slice(p0, p0 + perBatch);
+    const y = new Float32Array(group.length * T * D);
+    group.forEach((i, g) => {
+      const m = probes.get(keys[i].layer, keys[i].offset)!;
+      applyMap(hidden, keys[i].layer * T * D, T, D, m.a, m.bias, y, g * T * D);
+    });
+    const logits = await runHead(engine, y, group.length * T);
+    group.forEach((i, g) => top1Rows(logits.subarray(g * T * V, (g + 1) * T * V), V, T, ids[i], probs[i]));
+  }
+  return { keys, ids, probs };
+}
+
+/** y[t] = x[t] A + b for T rows of width D (A row-major D x D). */
+export function applyMap(x: Float32Array, x0: number, T: number, D: number, A: Float32Array, b: Float32Array, y: Float32Array, y0: number): void {
+  const acc = new Float64Array(D);
+  for (let t = 0; t < T; t++) {
+    for (let j = 0; j < D; j++) acc[j] = b[j];
+    const xb = x0 + t * D;
+    for (let i = 0; i < D; i++) {
+      const xi = x[xb + i];
+      if (xi === 0) continue;
+      const r = i * D;
+      for (let j = 0; j < D; j++) acc[j] += xi * A[r + j];
+    }
+    const yb = y0 + t * D;
+    for (let j = 0; j < D; j++) y[yb + j] = acc[j];
+  }
+}
+
+/** Argmax and its softmax probability for each of T rows of V logits. */
+export function top1Rows(logits: ArrayLike<number>, V: number, T: number, ids: Int32Array, probs: Float32Array): void {
+  for (let t = 0; t < T; t++) {
+    const b = t * V;
+    let best = 0;
+    let mx = -Infinity;
+    for (let v = 0; v < V; v++) {
+      const z = logits[b + v];
+      if (z > mx) {
+        mx = z;
+        best = v;
+      }
+    }
+    let s = 0;
+    for (let v = 0; v < V; v++) s += Math.exp(logits[b + v] - mx);
+    ids[t] = best;
+    probs[t] = 1 / s;
+  }
+}
+
+// ---- bigram baseline --------------------------------------------------------------------------
+
+/** Counts of (token, token k later) pairs, for the baseline "most frequent follower at distance k". */
+export class BigramCounter {
+  private readonly pairs: Map<number, number>[];
+  private readonly unigram: Float64Array;
+
+  constructor(
+    readonly vocabSize: number,
+    readonly offsets: number[],
+  ) {
+    this.pairs = offsets.map(() => new Map());
+    this.unigram = new Float64Array(vocabSize);
+  }
+
+  /** Adds the pairs (ids[t], ids[t+k]) for t in [from, to) with t + k < ids.length. */
+  add(ids: ArrayLike<number>, from = 0, to = ids.length): void {
+    const V = this.vocabSize;
+    for (let t = from; t < to; t++) {
+      this.unigram[ids[t]]++;
+      this.offsets.forEach((k, i) => {
+        if (t + k >= ids.length) return;
+        const key = ids[t] * V + ids[t + k];
+        const m = this.pairs[i];
+        m.set(key, (m.get(key) ?? 0) + 1);
+      });
+    }
+  }
+
+  table(): BigramTable {
+    const V = this.vocabSize;
+    let fb = 0;
+    for (let v = 1; v < V; v++) if (this.unigram[v] > this.unigram[fb]) fb = v;
+    const next = this.pairs.map((m) => {
+      const best = new Array<number>(V).fill(-1);
+      const bestCount = new Float64Array(V);
+      // Ties go to the smaller token id, so the table does not depend on insertion order.
+      for (const [key, c] of m) {
+        const a = Math.floor(key / V);
+        const b = key - a * V;
+        if (c > bestCount[a] || (c === bestCount[a] && b < best[a])) {
+          bestCount[a] = c;
+          best[a] = b;
+        }
+      }
+      return best;
+    });
+    return { offsets: this.offsets.slice(), next, fallback: this.offsets.map(() => fb) };
+  }
+}
+
+export function bigramPredict(table: BigramTable, offsetIndex: number, token: number): number {
+  const p = table.next[offsetIndex][token];
+  return p >= 0 ? p : table.fallback[offsetIndex];
+}
+
+// ---- reading text in bounded chunks -----------------------------------------------------------
+
+const CHUNK_CHARS = 64 * 1024;
+
+/** Splits a text into chunks of about CHUNK_CHARS at line ends, tokenized one at a time. */
+export function* textChunks(text: string): Generator<string> {
+  let i = 0;
+  while (i < text.length) {
+    let j = Math.min(text.length, i + CHUNK_CHARS);
+    if (j < text.length) {
+      const nl = text.lastIndexOf('\n', j);
+      if (nl > i) j = nl + 1;
+    }
+    yield text.slice(i, j);
+    i = j;
+  }
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ProbeError('BAD_ARGUMENT', `cannot read ${file}: ${(e as Error).message}`);
+  }
+}
+
+function fileBytes(files: string[]): number {
+  let n = 0;
+  for (const f of files) {
+    try {
+      n += statSync(f).size;
+    } catch {
+      throw new ProbeError('BAD_ARGUMENT', `cannot read ${f}: no such file`);
+    }
+  }
+  return n;
+}
+
+export interface Progress {
+  done: number;
+  total: number;
+  stage: string;
+}
+
+/** Non-overlapping windows of at most W tokens over a chunk's ids (the last may be shorter). */
+function windowsOf(n: number, W: number, minLen: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let s = 0; s < n; s += W) {
+    const len = Math.min(W, n - s);
+    if (len >= minLen) out.push([s, len]);
+  }
+  return out;
+}
+
+// ---- fitting ----------------------------------------------------------------------------------
+
+export interface FitOptions {
+  files: string[];
+  /** Held-out text for choosing the penalty; by default every `heldOutEvery`-th window of files. */
+  heldOutFiles?: string[];
+  heldOutEvery?: number;
+  /** Fitting tokens to use at most (windows are sampled evenly through the text). Default 200,000. */
+  maxTokens?: number;
+  lambdas?: number[];
+  offsets?: number[];
+  onProgress?: (p: Progress) => void;
+  signal?: AbortSignal;
+}
+
+export interface FitResult {
+  meta: Omit<ProbesHeader, 'format' | 'formatVersion' | 'binary' | 'dtype' | 'byteOrder' | 'maps'>;
+  maps: ProbeMapData[];
+}
+
+export async function fitProbes(engine: AnalysisEngine, opts: FitOptions): Promise<FitResult> {
+  const m = engine.pack.manifest;
+  if (!m.graph.outputs.hiddenStates) throw new ProbeError('BAD_PACK', `model pack ${engine.pack.dir} has no hidden states: probes cannot be fitted`);
+  if (!engine.pack.files.head) throw new ProbeError('BAD_PACK', `model pack ${engine.pack.dir} has no "head" graph: probes cannot be decoded`);
+  if (opts.files.length === 0) throw new ProbeError('BAD_ARGUMENT', 'fit-probes: no text files given');
+  const { layers: L, width: D, vocabSize: V } = m.architecture;
+  const W = m.contextLength - 1;
+  const offsets = opts.offsets ?? DEFAULT_OFFSETS;
+  const K = Math.max(...offsets);
+  const lambdas = opts.lambdas ?? DEFAULT_LAMBDAS;
+  const maxTokens = opts.maxTokens ?? 200_000;
+  const every = opts.heldOutEvery ?? 10;
+  const keys: { layer: number; offset: number }[] = [];
+  for (let l = 0; l <= L; l++) for (const k of offsets) keys.push({ layer: l, offset: k });
+  const isIdentity = (l: number, k: number) => l === L && k === 1;
+  const train = keys.map(() => new RidgeStats(D, D));
+  const held = keys.map(() => new RidgeStats(D, D));
+  const bigram = new BigramCounter(V, offsets);
+
+  const heldFiles = opts.heldOutFiles ?? [];
+  const trainBytes = fileBytes(opts.files);
+  const heldBytes = fileBytes(heldFiles);
+  // Sample windows evenly: guess tokens from bytes (about 3.5 bytes a token; refined as we go).
+  let bytesPerToken = 3.5;
+  const progress: Progress = { done: 0, total: 0, stage: 'fit' };
+  let trainTokens = 0;
+  let heldTokens = 0;
+  let windows = 0;
+  let seenWindows = 0;
+  let seenBytes = 0;
+  let seenTokens = 0;
+
+  const accumulate = (out: RunOutputLike, into: RidgeStats[]) => {
+    const T = out.dims.T;
+    const h = out.hidden!;
+    keys.forEach((key, i) => {
+      if (isIdentity(key.layer, key.offset)) return;
+      const count = T - key.offset + 1;
+      if (count <= 0) return;
+      into[i].add(h, key.layer * T, h, L * T + key.offset - 1, count);
+    });
+  };
+
+  const pass = async (files: string[], totalBytes: number, budget: number, heldOutPass: boolean) => {
+    const targetWindows = Math.max(1, Math.ceil(budget / W));
+    for (const file of files) {
+      const text = readText(file);
+      for (const chunk of textChunks(text)) {
+        checkCancel(opts.signal);
+        const ids = engine.tokenize(chunk).ids;
+        seenBytes += Buffer.byteLength(chunk);
+        seenTokens += ids.length;
+        bytesPerToken = seenBytes / Math.max(1, seenTokens);
+        const estWindows = totalBytes / bytesPerToken / W;
+        const stride = Math.max(1, estWindows / targetWindows);
+        for (const [s, len] of windowsOf(ids.length, W, K + 1)) {
+          const w = seenWindows++;
+          // keep window w when it crosses the next multiple of `stride`
+          if (Math.floor((w + 1) / stride) === Math.floor(w / stride)) continue;
+          const used = heldOutPass ? heldTokens : trainTokens + (heldFiles.length ? 0 : heldTokens);
+          if (used >= budget) break;
+          const out = await engine.run('forward', ids.slice(s, s + len));
+          const toHeld = heldOutPass || (heldFiles.length === 0 && windows % every === every - 1);
+          accumulate(out, toHeld ? held : train);
+          if (toHeld) heldTokens += len;
+          else {
+            trainTokens += len;
+            bigram.add(ids, s, s + len);
+          }
+          windows++;
+          progress.done = Math.min(progress.total, trainTokens + heldTokens);
+          opts.onProgress?.({ ...progress });
+        }
+      }
+    }
+  };
+  const heldBudget = heldFiles.length ? Math.ceil(maxTokens / 5) : 0;
+  progress.total = maxTokens + heldBudget + (heldFiles.length ? 0 : Math.ceil(maxTokens / (every - 1)));
+  await pass(opts.files, trainBytes, maxTokens + (heldFiles.length ? 0 : Math.ceil(maxTokens / (every - 1))), false);
+  if (heldFiles.length) {
+    seenWindows = 0;
+    await pass(heldFiles, heldBytes, heldBudget, true);
+  }
+  if (trainTokens === 0) throw new ProbeError('BAD_ARGUMENT', `fit-probes: the files hold too little text (need windows of at least ${K + 1} tokens)`);
+
+  progress.stage = 'solve';
+  const maps: ProbeMapData[] = [];
+  for (let i = 0; i < keys.length; i++) {
+    checkCancel(opts.signal);
+    const { layer, offset } = keys[i];
+    if (isIdentity(layer, offset)) {
+      const A = new Float64Array(D * D);
+      for (let j = 0; j < D; j++) A[j * D + j] = 1;
+      maps.push({ layer, offset, identity: true, lambda: null, heldOutMse: null, A, b: new Float64Array(D) });
+      continue;
+    }
+    let best = { lambda: lambdas[0], mse: Infinity };
+    if (held[i].n > 0 && lambdas.length > 1) {
+      for (const lam of lambdas) {
+        let mse = Infinity;
+        try {
+          mse = heldOutMse(held[i], solveRidge(train[i], lam));
+        } catch {
+          /* not positive definite at this penalty: skip it */
+        }
+        if (mse < best.mse) best = { lambda: lam, mse };
+      }
+    } else best = { lambda: lambdas.length > 1 ? 1e-3 : lambdas[0], mse: NaN };
+    // Final fit on fitting + held-out statistics with the chosen penalty.
+    const all = held[i].n > 0 ? train[i].merge(held[i]) : train[i];
+    const fit = solveRidge(all, best.lambda);
+    maps.push({ layer, offset, identity: false, lambda: best.lambda, heldOutMse: Number.isFinite(best.mse) ? best.mse : null, A: fit.A, b: fit.b });
+    opts.onProgress?.({ done: i + 1, total: keys.length, stage: 'solve' });
+  }
+  return {
+    meta: {
+      width: D,
+      modelLayers: L,
+      vocabSize: V,
+      layers: Array.from({ length: L + 1 }, (_, l) => l),
+      offsets,
+      lambdaGrid: lambdas,
+      selection:
+        'per map, the lambda of the grid with the least held-out mean squared error of the predicted final-layer residual ' +
+        '(lambda is relative: the penalty is lambda * tr(Cov(x)) / D on the centered statistics, bias unpenalized); then refit on fitting + held-out text',
+      fittedOn: {
+        files: opts.files.concat(heldFiles.map((f) => `${f} (held out)`)),
+        tokens: trainTokens,
+        heldOutTokens: heldTokens,
+        windows,
+        pack: engine.pack.manifest.name,
+      },
+      bigram: bigram.table(),
+      createdAt: new Date().toISOString(),
+    },
+    maps,
+  };
+}
+
+// ---- evaluation -------------------------------------------------------------------------------
+
+export interface EvalReport {
+  source: string;
+  files: string[];
+  tokens: number;
+  layers: number[];
+  offsets: number[];
+  /** precisionAt1[layerIndex][offsetIndex]: share of positions t (with a token at t+k) where the probe's top-1 is that token. */
+  precisionAt1: number[][];
+  /** Positions counted per offset. */
+  positions: number[];
+  /** Baseline: most frequent token at distance k after token t in the probes' fitting text (unseen t: most frequent token). */
+  bigramPrecisionAt1: number[] | null;
+  /** Same baseline fitted on the evaluated text itself (in-sample, an optimistic bound). */
+  bigramInSamplePrecisionAt1: number[];
+  /** argmax of the model's logits at t equals token t+1, over the k = 1 positions. */
+  modelNextTokenAccuracy: number;
+  best: { offset: number; layer: number; precisionAt1: number; bigram: number | null }[];
+}
+
+export async function evalProbes(
+  engine: AnalysisEngine,
+  probes: LoadedProbes,
+  files: string[],
+  opts: { maxTokens?: number; onProgress?: (p: Progress) => void; signal?: AbortSignal } = {},
+): Promise<EvalReport> {
+  const m = engine.pack.manifest;
+  const W = m.contextLength - 1;
+  const V = m.architecture.vocabSize;
+  const layers = probes.header.layers;
+  const offsets = probes.header.offsets;
+  const K = Math.max(...offsets);
+  const maxTokens = opts.maxTokens ?? 20_000;
+  const keys = layers.flatMap((layer) => offsets.map((offset) => ({ layer, offset })));
+  // Gather the evaluated tokens first (bounded by maxTokens) so the in-sample bigram can be fitted.
+  const chunks: number[][] = [];
+  let total = 0;
+  outer: for (const f of files) {
+    for (const chunk of textChunks(readText(f))) {
+      const ids = engine.tokenize(chunk).ids;
+      if (ids.length < K + 1) continue;
+      chunks.push(ids.slice(0, Math.max(K + 1, maxTokens - total)));
+      total += chunks[chunks.length - 1].length;
+      if (total >= maxTokens) break outer;
+    }
+  }
+  if (total === 0) throw new ProbeError('BAD_ARGUMENT', 'eval-probes: the files hold too little text');
+  const inSample = new BigramCounter(V, offsets);
+  for (const ids of chunks) inSample.add(ids);
+  const inTable = inSample.table();
+  const fitTable = probes.header.bigram;
+
+  const hits = keys.map(() => 0);
+  const pos = offsets.map(() => 0);
+  const bgHits = offsets.map(() => 0);
+  const bgInHits = offsets.map(() => 0);
+  let modelHits = 0;
+  const nWindows = chunks.reduce((a, ids) => a + windowsOf(ids.length, W, 1).length, 0);
+  let done = 0;
+  for (const ids of chunks) {
+    for (const [s, len] of windowsOf(ids.length, W, 1)) {
+      checkCancel(opts.signal);
+      const out = await engine.run('forward', ids.slice(s, s + len));
+      const dec = await decodeWindow(engine, probes, out, keys);
+      for (let t = 0; t < len; t++) {
+        const abs = s + t;
+        offsets.forEach((k, oi) => {
+          if (abs + k >= ids.length) return;
+          const actual = ids[abs + k];
+          pos[oi]++;
+          if (fitTable && bigramPredict(fitTable, oi, ids[abs]) === actual) bgHits[oi]++;
+          if (bigramPredict(inTable, oi, ids[abs]) === actual) bgInHits[oi]++;
+          if (k === 1) {
+            let best = 0;
+            for (let v = 1; v < V; v++) if (out.logits[t * V + v] > out.logits[t * V + best]) best = v;
+            if (best === actual) modelHits++;
+          }
+        });
+        keys.forEach((key, i) => {
+          const k = key.offset;
+          if (abs + k < ids.length && dec.ids[i][t] === ids[abs + k]) hits[i]++;
+        });
+      }
+      opts.onProgress?.({ done: ++done, total: nWindows, stage: 'eval' });
+    }
+  }
+  const oiOf = (k: number) => offsets.indexOf(k);
+  const precisionAt1 = layers.map((_, li) => offsets.map((k, oi) => hits[li * offsets.length + oi] / Math.max(1, pos[oiOf(k)])));
+  const best = offsets.map((k, oi) => {
+    let bl = 0;
+    layers.forEach((_, li) => {
+      if (precisionAt1[li][oi] > precisionAt1[bl][oi]) bl = li;
+    });
+    return { offset: k, layer: layers[bl], precisionAt1: precisionAt1[bl][oi], bigram: fitTable ? bgHits[oi] / Math.max(1, pos[oi]) : null };
+  });
+  return {
+    source: probes.path,
+    files,
+    tokens: total,
+    layers,
+    offsets,
+    precisionAt1,
+    positions: pos,
+    bigramPrecisionAt1: fitTable ? bgHits.map((h, oi) => h / Math.max(1, pos[oi])) : null,
+    bigramInSamplePrecisionAt1: bgInHits.map((h, oi) => h / Math.max(1, pos[oi])),
+    modelNextTokenAccuracy: modelHits / Math.max(1, pos[oiOf(1)] ?? 0),
+    best,
+  };
+}
+
+function checkCancel(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new ProbeError('CANCELLED', 'cancelled');
+}

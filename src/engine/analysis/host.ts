@@ -1,0 +1,56 @@
+// What the analyses need from the engine, as a structural type (no import of the Engine class,
+// which imports the analyses), and the head.onnx session that decodes probe outputs.
+import type { LoadedPack } from '../pack';
+import type { Direction } from '../schema';
+import { ProbeError } from '../errors';
+import { createSession, firstLine, normalizeProviders, ort, type Session } from '../runtime';
+
+export interface RunOutputLike {
+  logits: Float32Array;
+  hidden: Float32Array | null;
+  attentions: Float32Array | null;
+  dims: { T: number; V: number; L: number; D: number; H: number };
+}
+
+export interface AnalysisEngine {
+  readonly pack: LoadedPack;
+  readonly provider: string;
+  run(direction: Direction, ids: number[]): Promise<RunOutputLike>;
+  tokenText(id: number): string;
+  tokenize(text: string): { ids: number[] };
+}
+
+const heads = new WeakMap<object, Promise<Session>>();
+
+/** The pack's head.onnx session (opened once per engine, on the engine's provider or cpu). */
+export function headSession(engine: AnalysisEngine): Promise<Session> {
+  let s = heads.get(engine);
+  if (!s) {
+    const file = engine.pack.files.head;
+    if (!file) return Promise.reject(new ProbeError('BAD_PACK', `model pack ${engine.pack.dir} has no "head" graph: the future-token probes need one`));
+    s = createSession(file, normalizeProviders([engine.provider.split('+')[0]]))
+      .then((o) => o.session)
+      .catch((e) => {
+        heads.delete(engine);
+        throw new ProbeError('BAD_PACK', `model pack ${engine.pack.dir}: field "head": ONNX Runtime cannot load ${engine.pack.manifest.head}: ${firstLine(e)}`);
+      });
+    heads.set(engine, s);
+  }
+  return s;
+}
+
+/** head(hidden) for N residual vectors [N, D] -> logits [N, V]. */
+export async function runHead(engine: AnalysisEngine, hidden: Float32Array, n: number): Promise<Float32Array> {
+  const s = await headSession(engine);
+  const D = engine.pack.manifest.architecture.width;
+  const input = s.inputNames[0];
+  const out = await s.run({ [input]: new ort.Tensor('float32', hidden, [n, D]) });
+  const t = out[s.outputNames[0]];
+  return t.data as Float32Array;
+}
+
+export async function releaseHead(engine: AnalysisEngine): Promise<void> {
+  const s = heads.get(engine);
+  heads.delete(engine);
+  if (s) await (await s.catch(() => null))?.release().catch(() => undefined);
+}

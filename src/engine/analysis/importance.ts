@@ -1,0 +1,133 @@
+// Token importance for a target token (Tan et al. 2024): attention from the target to each earlier
+// token (per layer, mean over heads) next to Lasso coefficients from regressing the target's
+// hidden state on the earlier tokens' hidden states. The regression is over tokens as features:
+// the D coordinates of the state are the samples, so y = h_target (D values) and X is D x target
+// with column j = h_j. Agreement: Spearman rank correlation of attention and |coef|, and the
+// overlap of their top-k sets.
+import { alphaMax, designFromColumns, lasso, lassoPath, logAlphas } from './lasso';
+
+/** Mean over heads of attentions [L, H, T, T] at query row `target`, keys 0..target-1, per layer. */
+export function attentionRows(att: Float32Array, L: number, H: number, T: number, target: number): number[][] {
+  const out: number[][] = [];
+  for (let l = 0; l < L; l++) {
+    const row = new Array<number>(target).fill(0);
+    for (let h = 0; h < H; h++) {
+      const b = ((l * H + h) * T + target) * T;
+      for (let j = 0; j < target; j++) row[j] += att[b + j] / H;
+    }
+    out.push(row);
+  }
+  return out;
+}
+
+/** Average ranks (ties share the mean of their ranks), 1-based. */
+export function ranks(v: number[]): number[] {
+  const idx = v.map((_, i) => i).sort((a, b) => v[a] - v[b]);
+  const r = new Array<number>(v.length);
+  for (let i = 0; i < idx.length; ) {
+    let j = i;
+    while (j + 1 < idx.length && v[idx[j + 1]] === v[idx[i]]) j++;
+    const avg = (i + j) / 2 + 1;
+    for (let k = i; k <= j; k++) r[idx[k]] = avg;
+    i = j + 1;
+  }
+  return r;
+}
+
+/** Spearman's rho (Pearson correlation of average ranks); null when either side is constant. */
+export function spearman(a: number[], b: number[]): number | null {
+  if (a.length !== b.length || a.length < 2) return null;
+  const ra = ranks(a);
+  const rb = ranks(b);
+  const n = a.length;
+  const ma = ra.reduce((s, x) => s + x, 0) / n;
+  const mb = rb.reduce((s, x) => s + x, 0) / n;
+  let sab = 0;
+  let saa = 0;
+  let sbb = 0;
+  for (let i = 0; i < n; i++) {
+    sab += (ra[i] - ma) * (rb[i] - mb);
+    saa += (ra[i] - ma) ** 2;
+    sbb += (rb[i] - mb) ** 2;
+  }
+  if (saa === 0 || sbb === 0) return null;
+  return sab / Math.sqrt(saa * sbb);
+}
+
+/**
+ * |top-k(a) and top-k(b)| / k, where top-k takes the k largest strictly positive values (ties
+ * broken by the lower index); a side with fewer positive values contributes fewer indices.
+ */
+export function topKOverlap(a: number[], b: number[], k: number): number {
+  if (k <= 0) return 0;
+  const top = (v: number[]) =>
+    new Set(
+      v
+        .map((x, i) => [x, i] as const)
+        .filter(([x]) => x > 0)
+        .sort((p, q) => q[0] - p[0] || p[1] - q[1])
+        .slice(0, k)
+        .map(([, i]) => i),
+    );
+  const ta = top(a);
+  let n = 0;
+  for (const i of top(b)) if (ta.has(i)) n++;
+  return n / k;
+}
+
+export interface ImportanceInput {
+  /** Hidden states of the chosen layer, one row per token of the window (0..T-1). */
+  states: Float64Array[];
+  target: number;
+  /** Attention rows per layer (attentionRows), or null when the pack has no attentions. */
+  attention: number[][] | null;
+  /** Layer index (into attention) compared with the Lasso. */
+  attentionLayer: number;
+  /** Lasso alpha; default 0.05 * alpha_max. */
+  alpha?: number;
+  pathPoints?: number;
+  k?: number;
+}
+
+export interface ImportanceCore {
+  alpha: number;
+  alphaMax: number;
+  lasso: number[];
+  iterations: number;
+  path: { alpha: number; coef: number[] }[];
+  agreement: { spearman: number | null; topKOverlap: number; k: number };
+}
+
+/** Lasso tolerance for the panel: tight enough that the coefficients are the optimum to ~1e-8. */
+const IMPORTANCE_TOL = 1e-10;
+const IMPORTANCE_MAX_ITER = 20_000;
+
+export function importanceCore(inp: ImportanceInput): ImportanceCore {
+  const { states, target } = inp;
+  const D = states[0]?.length ?? 0;
+  const X = designFromColumns(states.slice(0, target), D);
+  const y = states[target];
+  const amax = alphaMax(X, y);
+  const alpha = inp.alpha ?? 0.05 * amax;
+  const fit = target > 0 ? lasso(X, y, alpha, { tol: IMPORTANCE_TOL, maxIter: IMPORTANCE_MAX_ITER }) : null;
+  const coef = fit ? Array.from(fit.coef) : [];
+  const path =
+    target > 0
+      ? lassoPath(X, y, { alphas: logAlphas(amax, inp.pathPoints ?? 20, 1e-3), tol: 1e-6, maxIter: 5000 }).map((p) => ({ alpha: p.alpha, coef: p.coef }))
+      : [];
+  const k = Math.min(inp.k ?? 5, target);
+  const att = inp.attention ? inp.attention[inp.attentionLayer] : null;
+  const absCoef = coef.map(Math.abs);
+  return {
+    alpha,
+    alphaMax: amax,
+    lasso: coef,
+    iterations: fit?.iterations ?? 0,
+    path,
+    agreement: {
+      spearman: att ? spearman(att, absCoef) : null,
+      topKOverlap: att ? topKOverlap(att, absCoef, k) : 0,
+      k,
+    },
+  };
+}
