@@ -5,6 +5,7 @@ import { createSession, firstLine, normalizeProviders, ort, type Session } from 
 import { planWindows, rowStats, type Window } from './surprisal';
 import { PROBE_RESULT_VERSION, type Direction, type ProbeResult, type ProbeToken, type TokenScore } from './schema';
 import type { EngineOptions, ProbeOptions } from './api';
+import { runAnalyses } from './analysis';
 
 export { ProbeError } from './errors';
 
@@ -200,11 +201,12 @@ export class Engine {
       warnings: enc.warnings.slice(),
     };
 
-    // ---- ANALYSES HOOK ------------------------------------------------------------------------
-    // Surprisal is done. When opts.analyses is set, src/engine/analysis fills result.analyses here,
-    // with `this` (run(), tokenText(), pack) and `result.tokens` (ids, offsets) at hand. Add a
-    // single call, e.g.:  if (opts.analyses) result.analyses = await runAnalyses(this, result, opts);
-    // ---------------------------------------------------------------------------------------------
+    // Analyses on the model's internals (src/engine/analysis): one more forward pass with hidden
+    // states and attentions over the window that holds the target token.
+    if (opts.analyses && (opts.analyses.futureLens || opts.analyses.importance || opts.analyses.geometry)) {
+      checkCancel(opts.signal);
+      result.analyses = await runAnalyses(this, result, opts);
+    }
 
     result.runtime.ms = performance.now() - t0;
     return result;
