@@ -42,8 +42,7 @@ type Handler<M extends Method> = (params: Methods[M]['params'], id: number, sign
 const handlers: { [M in Method]: Handler<M> } = {
   async open(params) {
     const { engine: e, loadMs } = await openEngine(params);
-    const fallbacks = (e as unknown as { fallbacks?: { provider: string; error: string }[] }).fallbacks ?? [];
-    return { pack: e.pack.info, provider: e.provider, fallbacks, loadMs };
+    return { pack: e.pack.info, provider: e.provider, fallbacks: [...e.fallbacks], loadMs };
   },
   async probe(params, id, signal) {
     if (signal.aborted) throw Object.assign(new Error('Probe cancelled'), { code: 'CANCELLED' });

@@ -1,0 +1,268 @@
+// The commands of the "LM Probe" palette category.
+import * as vscode from 'vscode';
+import { basename } from 'node:path';
+import { HostError } from '../host/protocol';
+import type { ProbeResult } from '../engine/schema';
+import { trackRange, type OffsetChange } from './annotations';
+import type { Ctx } from './context';
+import { toCsv, toJson } from './export';
+import { MEASURES, type Measure } from './heatmap';
+import { paragraphAt } from './text';
+
+/** Shows a notification only for probes that take longer than this (model loading, long texts). */
+const NOTIFY_AFTER_MS = 400;
+
+const MEASURE_LABEL: Record<Measure, string> = {
+  forward: 'forward surprisal',
+  backward: 'backward surprisal',
+  difference: 'difference (backward − forward)',
+  rank: 'rank buckets (GLTR)',
+  off: 'off',
+};
+
+export function registerCommands(ctx: Ctx): void {
+  const reg = (id: string, fn: (...a: unknown[]) => unknown) => ctx.subscriptions.push(vscode.commands.registerCommand(id, fn));
+  reg('lmProbe.probeSelection', () => probeSelection(ctx));
+  reg('lmProbe.clearAnnotations', () => {
+    ctx.running?.abort();
+    ctx.store.clear();
+    ctx.panel.setResult(null, null);
+    ctx.status.idle();
+  });
+  reg('lmProbe.choosePack', () => choosePack(ctx));
+  reg('lmProbe.showPanel', () => ctx.panel.show(false));
+  reg('lmProbe.export', () => exportResults(ctx));
+  reg('lmProbe.switchHeatmap', async () => {
+    const current = ctx.config.measure;
+    const pick = await vscode.window.showQuickPick(
+      MEASURES.map((m) => ({ label: MEASURE_LABEL[m], description: m === current ? 'current' : undefined, m })),
+      { placeHolder: 'LM Probe: color the probed text by...' },
+    );
+    if (pick) await ctx.config.setMeasure(pick.m);
+  });
+  for (const m of MEASURES) reg(`lmProbe.heatmap.${m}`, () => ctx.config.setMeasure(m));
+  reg('lmProbe.restartEngine', () => {
+    ctx.running?.abort();
+    ctx.client.stop();
+    ctx.status.idle();
+    void vscode.window.showInformationMessage('LM Probe: the engine process was stopped; the next probe starts a new one.');
+  });
+  // The cursor on a probed token highlights it in the panel.
+  let selTimer: ReturnType<typeof setTimeout> | undefined;
+  ctx.subscriptions.push(
+    vscode.window.onDidChangeTextEditorSelection((e) => {
+      clearTimeout(selTimer);
+      selTimer = setTimeout(() => {
+        const p = ctx.store.get(e.textEditor.document.uri);
+        if (!p || p !== ctx.store.last || !ctx.panel.visible) return;
+        const at = p.spans.find(e.textEditor.document.offsetAt(e.selections[0].active));
+        ctx.panel.focusToken(at >= 0 ? p.spans.tokenIndex[at] : -1);
+      }, 150);
+    }),
+    { dispose: () => clearTimeout(selTimer) },
+  );
+}
+
+/** The selection, or the paragraph around the cursor when nothing is selected. */
+function probeRange(editor: vscode.TextEditor): vscode.Range | undefined {
+  const sel = editor.selection;
+  if (!sel.isEmpty) return new vscode.Range(sel.start, sel.end);
+  const doc = editor.document;
+  const para = paragraphAt((n) => doc.lineAt(n).text, doc.lineCount, sel.active.line);
+  if (!para) return undefined;
+  return new vscode.Range(para[0], 0, para[1], doc.lineAt(para[1]).text.length);
+}
+
+let lastProbe: { uri: vscode.Uri; start: number; end: number } | undefined;
+
+export async function probeSelection(ctx: Ctx, again?: { uri: vscode.Uri; start: number; end: number }): Promise<ProbeResult | undefined> {
+  let editor = vscode.window.activeTextEditor;
+  let range: vscode.Range | undefined;
+  if (again) {
+    editor = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === again.uri.toString());
+    if (editor) range = new vscode.Range(editor.document.positionAt(again.start), editor.document.positionAt(again.end));
+  } else if (editor) {
+    range = probeRange(editor);
+  }
+  if (!editor) {
+    void vscode.window.showInformationMessage('LM Probe: open a file and select some text to probe.');
+    return;
+  }
+  if (!range) {
+    void vscode.window.showInformationMessage('LM Probe: select some text, or put the cursor in a paragraph.');
+    return;
+  }
+  const doc = editor.document;
+  // The exact text of the range (CRLF included), so that token offsets line up with the document.
+  const text = doc.getText(range);
+  if (!text.trim()) {
+    void vscode.window.showInformationMessage('LM Probe: the selection is empty.');
+    return;
+  }
+  const start = doc.offsetAt(range.start);
+  lastProbe = { uri: doc.uri, start, end: start + text.length };
+
+  // A new probe cancels the one that runs.
+  ctx.running?.abort();
+  const ac = new AbortController();
+  ctx.running = ac;
+
+  // Edits made while the probe runs move (or invalidate) the range it annotates.
+  const changes: OffsetChange[] = [];
+  const changeSub = vscode.workspace.onDidChangeTextDocument((e) => {
+    if (e.document === doc) changes.push(...e.contentChanges);
+  });
+
+  let progress: { done: number; total: number; stage: string } | undefined;
+  let report: ((p: { done: number; total: number; stage: string }) => void) | undefined;
+  const label = () =>
+    progress ? `${progress.stage} ${progress.done}/${progress.total}` : ctx.client.running ? 'probing…' : 'starting the engine…';
+  ctx.status.busy(label());
+  ctx.panel.busy(label());
+  const notifyTimer = setTimeout(() => {
+    void vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: 'LM Probe', cancellable: true },
+      (p, token) =>
+        new Promise<void>((resolve) => {
+          token.onCancellationRequested(() => ac.abort());
+          let last = 0;
+          report = (x) => {
+            const pctDone = x.total > 0 ? (100 * x.done) / x.total : 0;
+            p.report({ message: `${x.stage}: ${x.done} of ${x.total} windows`, increment: pctDone - last });
+            last = pctDone;
+          };
+          p.report({ message: progress ? `${progress.stage}: ${progress.done} of ${progress.total} windows` : 'loading the model pack…' });
+          ac.signal.addEventListener('abort', () => resolve(), { once: true });
+          done.finally(resolve);
+        }),
+    );
+  }, NOTIFY_AFTER_MS);
+
+  const t0 = Date.now();
+  const done = ctx.client.request(
+    'probe',
+    {
+      packDir: ctx.config.packDir,
+      providers: ctx.config.providers,
+      text,
+      options: { topK: ctx.config.topK, maxTokens: ctx.config.maxTokens, ...(ctx.analyses ? { analyses: ctx.analyses } : {}) },
+    },
+    {
+      signal: ac.signal,
+      onProgress: (x) => {
+        progress = x;
+        report?.(x);
+        ctx.status.busy(`${Math.round((100 * x.done) / Math.max(1, x.total))}%`);
+        ctx.panel.busy(`${x.stage}`, { done: x.done, total: x.total });
+      },
+    },
+  );
+  try {
+    const result = await done;
+    const moved = trackRange({ start, end: start + text.length }, changes);
+    if (!moved) {
+      void vscode.window.showWarningMessage('LM Probe: the text changed while it was being probed; probe it again.');
+      ctx.status.idle(result.pack.name, result.runtime.provider);
+      ctx.panel.idle();
+      return;
+    }
+    ctx.log.info(
+      `probed ${result.tokens.length} tokens of ${basename(doc.uri.path)} in ${Date.now() - t0} ms (engine ${Math.round(result.runtime.ms)} ms, ${result.runtime.provider})`,
+    );
+    ctx.store.set(doc, result, moved.start);
+    ctx.status.result(result);
+    ctx.panel.setResult(result, { file: basename(doc.uri.path), line: doc.positionAt(moved.start).line + 1 });
+    reportOnce(ctx, result);
+    void ctx.panel.show(true);
+    return result;
+  } catch (e) {
+    const err = e instanceof HostError ? e : new HostError('INTERNAL', String((e as Error)?.message ?? e));
+    if (err.code === 'CANCELLED') {
+      if (ctx.running === ac) {
+        ctx.status.idle();
+        ctx.panel.idle();
+      }
+      return;
+    }
+    ctx.log.error(`probe failed: ${err.code}: ${err.message}`);
+    ctx.panel.error(err.message);
+    if (err.code === 'HOST_CRASHED') return; // onCrash already told the user, with "Probe again".
+    ctx.status.idle();
+    const actions = err.code === 'BAD_PACK' || err.code === 'PACK_NOT_FOUND' ? ['Choose model pack...'] : [];
+    const pick = await vscode.window.showErrorMessage(`LM Probe: ${err.message}`, ...actions);
+    if (pick) void vscode.commands.executeCommand('lmProbe.choosePack');
+    return;
+  } finally {
+    clearTimeout(notifyTimer);
+    changeSub.dispose();
+    if (ctx.running === ac) ctx.running = undefined;
+  }
+}
+
+/** Re-runs the last probe (the panel's analysis views changed their options). */
+export function probeAgain(ctx: Ctx): void {
+  if (lastProbe) void probeSelection(ctx, lastProbe);
+}
+
+function reportOnce(ctx: Ctx, r: ProbeResult): void {
+  for (const w of r.warnings) ctx.log.warn(w);
+  if (r.warnings.length) void vscode.window.showWarningMessage(`LM Probe: ${r.warnings.join(' ')}`);
+  for (const f of r.runtime.fallbacks) {
+    const key = `${f.provider}:${f.error}`;
+    if (ctx.reportedFallbacks.has(key)) continue;
+    ctx.reportedFallbacks.add(key);
+    ctx.log.warn(`execution provider ${f.provider} failed: ${f.error}`);
+    void vscode.window.showInformationMessage(
+      `LM Probe: the ${f.provider} execution provider did not start here; running on ${r.runtime.provider}. Details in the LM Probe output.`,
+    );
+  }
+}
+
+async function choosePack(ctx: Ctx): Promise<void> {
+  const items: (vscode.QuickPickItem & { action: 'bundled' | 'browse' })[] = [
+    { label: '$(package) Bundled default pack', description: ctx.config.packIsBundled ? 'current' : undefined, action: 'bundled' },
+    { label: '$(folder-opened) Choose a folder…', description: ctx.config.packIsBundled ? undefined : ctx.config.packDir, action: 'browse' },
+  ];
+  const pick = await vscode.window.showQuickPick(items, { placeHolder: 'LM Probe: model pack (a folder with manifest.json)' });
+  if (!pick) return;
+  const cfg = vscode.workspace.getConfiguration('lmProbe');
+  if (pick.action === 'bundled') {
+    await cfg.update('modelPath', undefined, vscode.ConfigurationTarget.Global);
+    return;
+  }
+  const uris = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Use this model pack' });
+  if (!uris?.length) return;
+  try {
+    await vscode.workspace.fs.stat(vscode.Uri.joinPath(uris[0], 'manifest.json'));
+  } catch {
+    void vscode.window.showErrorMessage(`LM Probe: ${uris[0].fsPath} has no manifest.json; a model pack is a folder with one (docs/model-pack.md).`);
+    return;
+  }
+  await cfg.update('modelPath', uris[0].fsPath, vscode.ConfigurationTarget.Global);
+  // Check it right away, so that a bad pack is reported now and not on the next probe.
+  try {
+    const r = await ctx.client.request('open', { packDir: ctx.config.packDir, providers: ctx.config.providers });
+    ctx.status.idle(r.pack.name, r.provider);
+    void vscode.window.showInformationMessage(`LM Probe: using pack "${r.pack.name}" on ${r.provider}.`);
+  } catch (e) {
+    void vscode.window.showErrorMessage(`LM Probe: ${(e as Error).message}`);
+  }
+}
+
+async function exportResults(ctx: Ctx): Promise<void> {
+  const last = ctx.store.last;
+  if (!last) {
+    void vscode.window.showInformationMessage('LM Probe: nothing to export yet; probe a selection first.');
+    return;
+  }
+  const base = last.uri.path.replace(/\.[^./]*$/, '');
+  const target = await vscode.window.showSaveDialog({
+    defaultUri: last.uri.with({ path: `${base}.lmprobe.csv` }),
+    filters: { 'CSV (per-token table)': ['csv'], 'JSON (ProbeResult)': ['json'] },
+    saveLabel: 'Export',
+  });
+  if (!target) return;
+  const body = target.path.toLowerCase().endsWith('.json') ? toJson(last.result) : toCsv(last.result);
+  await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(body));
+  void vscode.window.showInformationMessage(`LM Probe: exported ${last.result.tokens.length} tokens to ${basename(target.path)}.`);
+}

@@ -1,0 +1,83 @@
+// The one object that owns every disposable of the extension (rust-analyzer's Ctx): settings,
+// engine host client, probe store, heatmap, hovers, status bar, panel.
+import * as vscode from 'vscode';
+import { EngineClient } from '../host/client';
+import type { ProbeOptions } from '../engine/api';
+import { Config } from './config';
+import { Heatmap } from './decorations';
+import { registerHovers } from './hovers';
+import { PanelProvider, PANEL_VIEW_ID } from './panel/panelProvider';
+import type { PanelSettings } from './panel/protocol';
+import { StatusBar } from './statusBar';
+import { ProbeStore } from './store';
+
+export class Ctx implements vscode.Disposable {
+  readonly subscriptions: vscode.Disposable[] = [];
+  readonly log: vscode.LogOutputChannel;
+  readonly config: Config;
+  readonly client: EngineClient;
+  readonly store: ProbeStore;
+  readonly heatmap: Heatmap;
+  readonly status: StatusBar;
+  readonly panel: PanelProvider;
+  /** The running probe, aborted when a new one starts or the user cancels. */
+  running: AbortController | undefined;
+  /** Analysis options asked for by the panel's analysis views, used by the next probes. */
+  analyses: ProbeOptions['analyses'];
+  /** Provider fallbacks already reported to the user (reported once, not on every probe). */
+  readonly reportedFallbacks = new Set<string>();
+
+  constructor(readonly extension: vscode.ExtensionContext, panelHandlers: ConstructorParameters<typeof PanelProvider>[2]) {
+    const own = <T extends vscode.Disposable>(d: T): T => {
+      this.subscriptions.push(d);
+      return d;
+    };
+    this.log = own(vscode.window.createOutputChannel('LM Probe', { log: true }));
+    this.config = own(new Config(extension.extensionUri));
+    this.status = own(new StatusBar());
+    this.client = new EngineClient({
+      hostScript: vscode.Uri.joinPath(extension.extensionUri, 'dist', 'engineHost.js').fsPath,
+      log: (level, m) => (level === 'error' ? this.log.error(m) : level === 'warn' ? this.log.warn(m) : this.log.info(m)),
+      onCrash: (message) => {
+        this.status.crashed();
+        this.panel.error(message);
+        void vscode.window.showWarningMessage(`LM Probe: ${message}`, 'Probe again').then((a) => {
+          if (a) void vscode.commands.executeCommand('lmProbe.probeSelection');
+        });
+      },
+    });
+    own({ dispose: () => this.client.dispose() });
+    this.store = own(new ProbeStore());
+    this.heatmap = own(new Heatmap(this.config, this.store));
+    own(registerHovers(this.store));
+    this.panel = own(new PanelProvider(extension.extensionUri, this.panelSettings(), panelHandlers));
+    own(vscode.window.registerWebviewViewProvider(PANEL_VIEW_ID, this.panel));
+    own(
+      this.config.onDidChange((c) => {
+        if (c.heatmap) this.panel.setSettings(this.panelSettings());
+        if (c.engine) this.log.info(`settings changed: the next probe opens ${this.config.packDir}`);
+      }),
+    );
+    own(
+      this.store.onDidChange(() => {
+        void vscode.commands.executeCommand('setContext', 'lmProbe.hasAnnotations', this.store.size > 0);
+        void vscode.commands.executeCommand('setContext', 'lmProbe.hasResult', this.store.last !== undefined);
+      }),
+    );
+  }
+
+  panelSettings(): PanelSettings {
+    return { measure: this.config.measure, thresholds: this.config.thresholds, colors: this.config.colorOverrides };
+  }
+
+  dispose(): void {
+    this.running?.abort();
+    for (const d of this.subscriptions.reverse()) {
+      try {
+        d.dispose();
+      } catch {
+        // keep disposing the rest
+      }
+    }
+  }
+}

@@ -1,0 +1,157 @@
+// The side panel (a WebviewView): summary card, legend, charts, token strip and the analyses'
+// section. The browser side is webview/main.ts, bundled to dist/webview.js. Strict CSP with a
+// nonce; no remote resources; the last state is re-sent whenever the view is (re)created.
+import * as vscode from 'vscode';
+import { randomBytes } from 'node:crypto';
+import type { ProbeResult } from '../../engine/schema';
+import type { FromWebview, PanelSettings, ResultSource, ToWebview } from './protocol';
+
+export const PANEL_VIEW_ID = 'lmProbe.panel';
+const SLIM_ABOVE = 5000;
+
+export interface PanelHandlers {
+  reveal(index: number): void;
+  setMeasure(m: PanelSettings['measure']): void;
+  run(command: string): void;
+  analysisOptions(a: Extract<FromWebview, { type: 'analysisOptions' }>['analyses']): void;
+}
+
+export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposable {
+  private view: vscode.WebviewView | undefined;
+  private state: Extract<ToWebview, { type: 'state' }>;
+  private busyMsg: ToWebview | undefined;
+  private readonly subs: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    settings: PanelSettings,
+    private readonly handlers: PanelHandlers,
+  ) {
+    this.state = { type: 'state', result: null, source: null, settings };
+  }
+
+  get visible(): boolean {
+    return !!this.view?.visible;
+  }
+
+  resolveWebviewView(view: vscode.WebviewView): void {
+    this.view = view;
+    const dist = vscode.Uri.joinPath(this.extensionUri, 'dist');
+    const media = vscode.Uri.joinPath(this.extensionUri, 'media');
+    view.webview.options = { enableScripts: true, localResourceRoots: [dist, media] };
+    view.webview.html = this.html(view.webview);
+    this.subs.push(
+      view.webview.onDidReceiveMessage((m: FromWebview) => this.onMessage(m)),
+      view.onDidDispose(() => {
+        if (this.view === view) this.view = undefined;
+      }),
+    );
+  }
+
+  private onMessage(m: FromWebview): void {
+    switch (m?.type) {
+      case 'ready':
+        this.post(this.state);
+        if (this.busyMsg) this.post(this.busyMsg);
+        return;
+      case 'reveal':
+        if (Number.isInteger(m.index)) this.handlers.reveal(m.index);
+        return;
+      case 'setMeasure':
+        this.handlers.setMeasure(m.measure);
+        return;
+      case 'run':
+        this.handlers.run(m.command);
+        return;
+      case 'analysisOptions':
+        this.handlers.analysisOptions(m.analyses);
+        return;
+    }
+  }
+
+  /** Opens the view; keeps the focus where it is unless asked. */
+  async show(preserveFocus = true): Promise<void> {
+    if (this.view) {
+      this.view.show(preserveFocus);
+      return;
+    }
+    const editor = vscode.window.activeTextEditor;
+    await vscode.commands.executeCommand(`${PANEL_VIEW_ID}.focus`);
+    if (preserveFocus && editor) {
+      await vscode.window.showTextDocument(editor.document, { viewColumn: editor.viewColumn, preserveFocus: false, selection: editor.selection });
+    }
+  }
+
+  setResult(result: ProbeResult | null, source: ResultSource | null): void {
+    let r = result;
+    if (r && r.tokens.length > SLIM_ABOVE) {
+      r = {
+        ...r,
+        tokens: r.tokens.map((t) => ({ ...t, forward: { ...t.forward, top: [] }, backward: t.backward ? { ...t.backward, top: [] } : null })),
+      };
+    }
+    this.state = { ...this.state, result: r, source };
+    this.busyMsg = undefined;
+    this.post(this.state);
+  }
+
+  setSettings(settings: PanelSettings): void {
+    this.state = { ...this.state, settings };
+    this.post({ type: 'settings', settings });
+  }
+
+  busy(message: string, progress?: { done: number; total: number }): void {
+    this.busyMsg = { type: 'busy', message, progress };
+    this.post(this.busyMsg);
+  }
+
+  idle(): void {
+    this.busyMsg = undefined;
+    this.post({ type: 'idle' });
+  }
+
+  error(message: string): void {
+    this.busyMsg = undefined;
+    this.post({ type: 'error', message });
+  }
+
+  focusToken(index: number): void {
+    this.post({ type: 'focus', index });
+  }
+
+  private post(m: ToWebview): void {
+    void this.view?.webview.postMessage(m);
+  }
+
+  private html(webview: vscode.Webview): string {
+    const nonce = randomBytes(16).toString('base64');
+    const js = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview.js'));
+    const css = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'media', 'panel.css'));
+    const csp = [
+      "default-src 'none'",
+      `script-src 'nonce-${nonce}'`,
+      // vscode-elements (Lit) style their shadow roots through adoptedStyleSheets, which this allows.
+      `style-src ${webview.cspSource} 'nonce-${nonce}'`,
+      `img-src ${webview.cspSource} data:`,
+      `font-src ${webview.cspSource}`,
+    ].join('; ');
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${css}" nonce="${nonce}">
+<title>LM Probe</title>
+</head>
+<body>
+<div id="app" data-nonce="${nonce}"></div>
+<script nonce="${nonce}" src="${js}"></script>
+</body>
+</html>`;
+  }
+
+  dispose(): void {
+    this.subs.forEach((d) => d.dispose());
+  }
+}

@@ -1,0 +1,2 @@
+// Imports every analysis view so that it registers itself (see ./index.ts). Add one line per view.
+export {};
