@@ -98,9 +98,10 @@ export function solveRidge(s: RidgeStats, lambda: number): RidgeMap {
   const C = new Matrix(din, din);
   let tr = 0;
   for (let i = 0; i < din; i++)
-    for (let j = 0; j < din; j++) {
+    for (let j = 0; j <= i; j++) {
       const v = sxx[i * din + j] - n * mx[i] * mx[j];
       C.set(i, j, v);
+      C.set(j, i, v); // exactly symmetric: ml-matrix's Cholesky checks
       if (i === j) tr += v;
     }
   const ridge = lambda * Math.max(tr / din, 1e-12);

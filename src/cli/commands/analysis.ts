@@ -1,0 +1,372 @@
+// The analyses' subcommands: fit-probes, eval-probes, lasso, analyze (importance, geometry, future
+// lens on one text) and bench-analyses. Registered in main.ts by spreading ANALYSIS_COMMANDS.
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { relative, resolve, isAbsolute, join } from 'node:path';
+import type { ParseArgsConfig } from 'node:util';
+import { SingleBar } from 'cli-progress';
+import { Engine } from '../../engine/engine';
+import type { EngineOptions, ProbeOptions } from '../../engine/api';
+import { designFromRows, lasso } from '../../engine/analysis/lasso';
+import { evalProbes, fitProbes, type EvalReport, type Progress } from '../../engine/analysis/futureLens';
+import { loadProbes, writeProbes } from '../../engine/analysis/probes';
+import { CliError, EXIT, readStdin, readTextFile } from '../io';
+
+export const ANALYSIS_USAGE = `
+Analyses (future-token probes, token importance, geometry):
+  lm-probe fit-probes  [--model DIR] --out FILE [--held-out FILE]... [--max-tokens N]
+                       [--lambdas a,b,...] [--set-manifest] FILE...
+      fit future-token probes (ridge, penalty chosen on held-out text) on text FILEs; writes
+      FILE (JSON header) and FILE's .bin; --set-manifest points the pack's manifest at FILE
+      (FILE must then be inside the pack folder)
+  lm-probe eval-probes [--model DIR] [--probes FILE] [--max-tokens N] [--json] FILE...
+      precision@1 per layer and offset on FILEs, next to bigram baselines
+  lm-probe lasso --json --alpha A --data FILE [--tol T] [--max-iter N]
+      Lasso (scikit-learn's objective, fit_intercept=False) on FILE = {"X": [[...]], "y": [...]};
+      prints {"coef": [...], "iterations": n}. Default tol 1e-12 and max-iter 100000 (the
+      optimum); --tol 1e-4 --max-iter 1000 reproduces scikit-learn's default stopping exactly
+  lm-probe analyze [--model DIR] [--probes FILE] [--only LIST] [--target I] [--layer L]
+                   [--alpha A] [--json] (--text "..." | FILE | -)
+      the ProbeResult with analyses (LIST: futurelens,importance,geometry; default all)
+  lm-probe importance | geometry  (same options as analyze): print only that analysis as JSON
+  lm-probe bench-analyses [--model DIR] [--tokens N] [--repeat R] FILE
+      time of the two surprisal passes vs the analyses on an N-token selection (default 512)
+`;
+
+interface Ctx {
+  signal: AbortSignal;
+}
+type Values = Record<string, string | boolean | string[] | undefined>;
+interface Command {
+  options: ParseArgsConfig['options'];
+  allowPositionals: boolean;
+  run(values: Values, positionals: string[], ctx: Ctx): Promise<void>;
+}
+
+const common: ParseArgsConfig['options'] = {
+  model: { type: 'string' },
+  providers: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+function engineOptions(v: Values): EngineOptions {
+  const p = typeof v.providers === 'string' ? v.providers.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+  return p && p.length ? { providers: p } : {};
+}
+
+function intOption(v: Values, name: string, def: number, min: number): number {
+  const raw = v[name];
+  if (raw === undefined) return def;
+  const n = Number(raw);
+  if (typeof raw !== 'string' || !/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min) {
+    throw new CliError(EXIT.USAGE, `--${name}: expected an integer >= ${min}, got ${JSON.stringify(raw)}`);
+  }
+  return n;
+}
+
+function numOption(v: Values, name: string): number | undefined {
+  const raw = v[name];
+  if (raw === undefined) return undefined;
+  const n = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
+  if (!Number.isFinite(n)) throw new CliError(EXIT.USAGE, `--${name}: expected a number, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+function write(s: string): Promise<void> {
+  return new Promise((res) => {
+    if (process.stdout.write(s)) res();
+    else process.stdout.once('drain', () => res());
+  });
+}
+
+function bar(label: string): { update(p: Progress): void; stop(): void } {
+  if (!process.stderr.isTTY) {
+    let last = -1;
+    return {
+      update(p) {
+        const pct = Math.floor((100 * p.done) / Math.max(1, p.total));
+        if (pct >= last + 10) {
+          last = pct - (pct % 10);
+          process.stderr.write(`lm-probe: ${label} (${p.stage}) ${pct}%\n`);
+        }
+      },
+      stop() {},
+    };
+  }
+  const b = new SingleBar({ format: `${label} {stage} |{bar}| {percentage}% | ETA {eta_formatted}`, stream: process.stderr, hideCursor: true, clearOnComplete: true });
+  let started = false;
+  let stage = '';
+  return {
+    update(p) {
+      if (!started || p.stage !== stage) {
+        if (started) b.stop();
+        b.start(Math.max(1, p.total), p.done, { stage: p.stage });
+        started = true;
+        stage = p.stage;
+      } else b.update(p.done, { stage: p.stage });
+    },
+    stop() {
+      if (started) b.stop();
+    },
+  };
+}
+
+function files(pos: string[], what: string): string[] {
+  if (pos.length === 0) throw new CliError(EXIT.USAGE, `${what} needs at least one text FILE`);
+  for (const f of pos) if (!existsSync(f)) throw new CliError(EXIT.USAGE, `cannot read ${f}: no such file`);
+  return pos;
+}
+
+export function formatEval(r: EvalReport): string {
+  const pct = (x: number | null) => (x === null ? '   -  ' : `${(100 * x).toFixed(1).padStart(5)}%`);
+  const lines = [`precision@1 of the future-token probes (${r.tokens} tokens; probes ${r.source})`, ''];
+  lines.push('layer   ' + r.offsets.map((k) => `  t+${k}  `).join(''));
+  r.layers.forEach((l, li) => lines.push(`${String(l).padEnd(8)}` + r.precisionAt1[li].map((p) => ` ${pct(p)}`).join('')));
+  lines.push(`bigram  ` + (r.bigramPrecisionAt1 ? r.bigramPrecisionAt1.map((p) => ` ${pct(p)}`).join('') : '  (the probe file has no bigram table)'));
+  lines.push(`bigram* ` + r.bigramInSamplePrecisionAt1.map((p) => ` ${pct(p)}`).join('') + '   (* fitted on the evaluated text itself)');
+  lines.push('', `model's own next-token accuracy: ${pct(r.modelNextTokenAccuracy)}`);
+  return lines.join('\n') + '\n';
+}
+
+function readLassoData(file: string, text: string): { X: number[][]; y: number[]; tol?: number; max_iter?: number } {
+  let d: unknown;
+  try {
+    d = JSON.parse(text);
+  } catch (e) {
+    throw new CliError(EXIT.BAD_TEXT, `${file} is not valid JSON (${(e as Error).message})`);
+  }
+  const o = d as { X?: unknown; y?: unknown; tol?: unknown; max_iter?: unknown };
+  if (!o || !Array.isArray(o.X) || !Array.isArray(o.y)) throw new CliError(EXIT.BAD_TEXT, `${file}: expected {"X": [[...], ...], "y": [...]}`);
+  const p = Array.isArray(o.X[0]) ? (o.X[0] as unknown[]).length : -1;
+  o.X.forEach((row, i) => {
+    if (!Array.isArray(row) || row.length !== p || row.some((x) => typeof x !== 'number' || !Number.isFinite(x))) {
+      throw new CliError(EXIT.BAD_TEXT, `${file}: X[${i}] must be an array of ${p} finite numbers`);
+    }
+  });
+  if (o.y.length !== o.X.length || o.y.some((x) => typeof x !== 'number' || !Number.isFinite(x))) {
+    throw new CliError(EXIT.BAD_TEXT, `${file}: y must hold ${o.X.length} finite numbers (one per row of X), got ${o.y.length}`);
+  }
+  return o as { X: number[][]; y: number[]; tol?: number; max_iter?: number };
+}
+
+const analyzeOptions: ParseArgsConfig['options'] = {
+  ...common,
+  text: { type: 'string', short: 't' },
+  probes: { type: 'string' },
+  only: { type: 'string' },
+  target: { type: 'string' },
+  layer: { type: 'string' },
+  'attention-layer': { type: 'string' },
+  alpha: { type: 'string' },
+  'max-tokens': { type: 'string' },
+};
+
+async function analyzeText(v: Values, pos: string[]): Promise<string> {
+  if (typeof v.text === 'string') {
+    if (pos.length) throw new CliError(EXIT.USAGE, `give the text either with --text or as a FILE, not both`);
+    return v.text;
+  }
+  if (pos.length !== 1) throw new CliError(EXIT.USAGE, 'give one text: --text "...", a FILE, or - for standard input');
+  return pos[0] === '-' ? readStdin() : readTextFile(pos[0]);
+}
+
+function analysesOptions(v: Values, only: string[]): NonNullable<ProbeOptions['analyses']> {
+  const known = ['futurelens', 'importance', 'geometry'];
+  for (const o of only) if (!known.includes(o)) throw new CliError(EXIT.USAGE, `--only: unknown analysis ${JSON.stringify(o)} (known: ${known.join(', ')})`);
+  const target = v.target === undefined ? undefined : intOption(v, 'target', 0, 0);
+  const layer = v.layer === undefined ? undefined : intOption(v, 'layer', 0, 0);
+  const attentionLayer = v['attention-layer'] === undefined ? undefined : intOption(v, 'attention-layer', 0, 0);
+  const alpha = numOption(v, 'alpha');
+  return {
+    futureLens: only.includes('futurelens') ? (typeof v.probes === 'string' ? { probesFile: v.probes } : true) : undefined,
+    importance: only.includes('importance') ? { target, layer, alpha, attentionLayer } : undefined,
+    geometry: only.includes('geometry') ? true : undefined,
+  };
+}
+
+function analyzeCommand(part: 'all' | 'importance' | 'geometry' | 'futureLens'): Command {
+  return {
+    options: analyzeOptions,
+    allowPositionals: true,
+    async run(v, pos, ctx) {
+      const text = await analyzeText(v, pos);
+      const only =
+        part === 'all'
+          ? typeof v.only === 'string'
+            ? v.only.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)
+            : ['futurelens', 'importance', 'geometry']
+          : [part.toLowerCase()];
+      const engine = await Engine.open(v.model as string | undefined, engineOptions(v));
+      try {
+        const r = await engine.probe(text, {
+          forwardOnly: true,
+          maxTokens: intOption(v, 'max-tokens', 1_000_000, 1),
+          analyses: analysesOptions(v, only),
+          signal: ctx.signal,
+        });
+        for (const n of r.analyses?.notes ?? []) process.stderr.write(`lm-probe: note: ${n}\n`);
+        if (part === 'all') await write(JSON.stringify(r) + '\n');
+        else {
+          const a = r.analyses?.[part];
+          if (!a) throw new CliError(EXIT.BAD_PACK, `no ${part} result: ${(r.analyses?.notes ?? []).join('; ')}`);
+          await write(JSON.stringify({ window: r.analyses!.window, notes: r.analyses!.notes ?? [], [part]: a }) + '\n');
+        }
+      } finally {
+        await engine.dispose();
+      }
+    },
+  };
+}
+
+export const ANALYSIS_COMMANDS: Record<string, Command> = {
+  'fit-probes': {
+    options: {
+      ...common,
+      out: { type: 'string', short: 'o' },
+      'held-out': { type: 'string', multiple: true },
+      'max-tokens': { type: 'string' },
+      lambdas: { type: 'string' },
+      'set-manifest': { type: 'boolean' },
+    },
+    allowPositionals: true,
+    async run(v, pos, ctx) {
+      if (typeof v.out !== 'string') throw new CliError(EXIT.USAGE, 'fit-probes needs --out FILE (the probe file to write, e.g. probes.json)');
+      const out = v.out.endsWith('.json') ? v.out : v.out + '.json';
+      const texts = files(pos, 'fit-probes');
+      const held = (v['held-out'] as string[] | undefined) ?? [];
+      for (const f of held) if (!existsSync(f)) throw new CliError(EXIT.USAGE, `--held-out: cannot read ${f}: no such file`);
+      const lambdas =
+        typeof v.lambdas === 'string'
+          ? v.lambdas.split(',').map((s) => {
+              const n = Number(s);
+              if (!(n > 0)) throw new CliError(EXIT.USAGE, `--lambdas: expected positive numbers, got ${JSON.stringify(s)}`);
+              return n;
+            })
+          : undefined;
+      const engine = await Engine.open(v.model as string | undefined, engineOptions(v));
+      const b = bar('fitting probes');
+      try {
+        const t0 = performance.now();
+        const fit = await fitProbes(engine, {
+          files: texts,
+          heldOutFiles: held.length ? held : undefined,
+          maxTokens: intOption(v, 'max-tokens', 200_000, 1),
+          lambdas,
+          onProgress: (p) => b.update(p),
+          signal: ctx.signal,
+        });
+        b.stop();
+        const header = writeProbes(out, fit.meta, fit.maps);
+        if (v['set-manifest']) {
+          const mPath = join(engine.pack.dir, 'manifest.json');
+          const rel = relative(engine.pack.dir, resolve(out));
+          if (rel.startsWith('..') || isAbsolute(rel)) throw new CliError(EXIT.USAGE, `--set-manifest: ${out} is not inside the pack folder ${engine.pack.dir}`);
+          const manifest = JSON.parse(readFileSync(mPath, 'utf8'));
+          manifest.probes = rel.split('\\').join('/');
+          writeFileSync(mPath, JSON.stringify(manifest, null, 1) + '\n');
+        }
+        const summary = {
+          out: resolve(out),
+          binary: header.binary,
+          maps: header.maps.map((m) => ({ layer: m.layer, offset: m.offset, lambda: m.lambda, heldOutMse: m.heldOutMse })),
+          fittedOn: header.fittedOn,
+          seconds: (performance.now() - t0) / 1000,
+        };
+        await write(v.json ? JSON.stringify(summary) + '\n' : `wrote ${summary.out} and ${header.binary}: ${header.maps.length} maps fitted on ${header.fittedOn.tokens} tokens (${header.fittedOn.heldOutTokens} held out) in ${summary.seconds.toFixed(1)} s\n`);
+      } finally {
+        b.stop();
+        await engine.dispose();
+      }
+    },
+  },
+  'eval-probes': {
+    options: { ...common, probes: { type: 'string' }, 'max-tokens': { type: 'string' } },
+    allowPositionals: true,
+    async run(v, pos, ctx) {
+      const texts = files(pos, 'eval-probes');
+      const engine = await Engine.open(v.model as string | undefined, engineOptions(v));
+      const b = bar('evaluating probes');
+      try {
+        const a = engine.pack.manifest.architecture;
+        const path = typeof v.probes === 'string' ? v.probes : engine.pack.files.probes;
+        if (!path) throw new CliError(EXIT.BAD_PACK, `model pack ${engine.pack.dir} has no probes; fit some with lm-probe fit-probes and pass --probes FILE`);
+        const probes = loadProbes(path, { width: a.width, layers: a.layers, vocabSize: a.vocabSize }, typeof v.probes === 'string' ? undefined : engine.pack.dir);
+        const r = await evalProbes(engine, probes, texts, { maxTokens: intOption(v, 'max-tokens', 20_000, 1), onProgress: (p) => b.update(p), signal: ctx.signal });
+        b.stop();
+        await write(v.json ? JSON.stringify(r, null, 1) + '\n' : formatEval(r));
+      } finally {
+        b.stop();
+        await engine.dispose();
+      }
+    },
+  },
+  lasso: {
+    options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, alpha: { type: 'string' }, data: { type: 'string' }, tol: { type: 'string' }, 'max-iter': { type: 'string' } },
+    allowPositionals: false,
+    async run(v) {
+      const alpha = numOption(v, 'alpha');
+      if (alpha === undefined || alpha < 0) throw new CliError(EXIT.USAGE, 'lasso needs --alpha A (a number >= 0)');
+      if (typeof v.data !== 'string') throw new CliError(EXIT.USAGE, 'lasso needs --data FILE (JSON {"X": [[...]], "y": [...]}; - for standard input)');
+      const text = v.data === '-' ? await readStdin() : readTextFile(v.data);
+      const d = readLassoData(v.data, text);
+      const tol = numOption(v, 'tol') ?? (typeof d.tol === 'number' ? d.tol : 1e-12);
+      const maxIter = v['max-iter'] !== undefined ? intOption(v, 'max-iter', 0, 1) : typeof d.max_iter === 'number' ? d.max_iter : 100_000;
+      const fit = lasso(designFromRows(d.X), d.y, alpha, { tol, maxIter });
+      await write(JSON.stringify({ coef: Array.from(fit.coef), iterations: fit.iterations }) + '\n');
+    },
+  },
+  analyze: analyzeCommand('all'),
+  importance: analyzeCommand('importance'),
+  geometry: analyzeCommand('geometry'),
+  'bench-analyses': {
+    options: { ...common, tokens: { type: 'string' }, repeat: { type: 'string' }, probes: { type: 'string' } },
+    allowPositionals: true,
+    async run(v, pos) {
+      const n = intOption(v, 'tokens', 512, 2);
+      const repeat = intOption(v, 'repeat', 3, 1);
+      const engine = await Engine.open(v.model as string | undefined, engineOptions(v));
+      try {
+        let source = pos.length ? pos.map((f) => readTextFile(f)).join('\n') : '';
+        if (!source) throw new CliError(EXIT.USAGE, 'bench-analyses needs a text FILE with at least --tokens tokens');
+        const enc = engine.tokenize(source);
+        if (enc.ids.length < n) throw new CliError(EXIT.USAGE, `the text has ${enc.ids.length} tokens, fewer than --tokens ${n}`);
+        // cut at the n-th token's end, via the tokenizer's offsets
+        const full = engine.pack.tokenizer.encode(source);
+        source = source.slice(0, full.offsets[n - 1][1]);
+        const analyses: ProbeOptions['analyses'] = {
+          futureLens: engine.pack.files.probes || typeof v.probes === 'string' ? (typeof v.probes === 'string' ? { probesFile: v.probes } : true) : undefined,
+          importance: {},
+          geometry: true,
+        };
+        await engine.probe(source, { analyses }); // warm-up (sessions, head, probe file)
+        const rows: { surprisalMs: number; analysesMs: number; tokens: number }[] = [];
+        for (let i = 0; i < repeat; i++) {
+          const t0 = performance.now();
+          const plain = await engine.probe(source, {});
+          const t1 = performance.now();
+          const full2 = await engine.probe(source, { analyses });
+          const t2 = performance.now();
+          rows.push({ surprisalMs: t1 - t0, analysesMs: full2.analyses?.ms ?? t2 - t1 - (t1 - t0), tokens: plain.tokens.length });
+          void full2;
+        }
+        const med = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+        const s = med(rows.map((r) => r.surprisalMs));
+        const a = med(rows.map((r) => r.analysesMs));
+        const report = {
+          pack: engine.pack.manifest.name,
+          provider: engine.provider,
+          tokens: rows[0].tokens,
+          directions: engine.hasBackward ? 2 : 1,
+          surprisalMs: s,
+          analysesMs: a,
+          ratio: a / s,
+          runs: rows,
+          analyses: Object.keys(analyses).filter((k) => (analyses as Record<string, unknown>)[k] !== undefined),
+        };
+        await write(v.json ? JSON.stringify(report, null, 1) + '\n' : `${report.tokens} tokens on ${report.pack} (${report.provider}): surprisal passes ${s.toFixed(0)} ms, analyses ${a.toFixed(0)} ms (ratio ${report.ratio.toFixed(2)}; median of ${repeat}; analyses: ${report.analyses.join(', ')})\n`);
+      } finally {
+        await engine.dispose();
+      }
+    },
+  },
+};
