@@ -8,6 +8,7 @@ import { CliError, EXIT, readStdin, readTextFile } from './io';
 import { formatTable } from './format';
 import { formatCorpus, runCorpus } from './corpus';
 import { SingleBar } from 'cli-progress';
+import { ANALYSIS_COMMANDS, ANALYSIS_USAGE } from './commands/analysis';
 
 const VERSION = '0.1.0';
 
@@ -32,7 +33,7 @@ probe options:
 corpus options:
   --resamples N      bootstrap resamples for delta's 95% interval (default 1000)
   --seed S           bootstrap seed (default 1)
-
+${ANALYSIS_USAGE}
 Exit codes:
   0 success   1 runtime failure   2 usage error   3 bad input text   4 bad or missing model pack
   130 cancelled (Ctrl-C)
@@ -160,6 +161,7 @@ const COMMANDS: Record<string, Command> = {
       }
     },
   },
+  ...ANALYSIS_COMMANDS,
 };
 
 function reportFallbacks(engine: Engine): void {
