@@ -56,6 +56,9 @@ def main():
     ap.add_argument('--lr', type=float, default=2e-3)
     ap.add_argument('--min-lr-frac', type=float, default=0.1)
     ap.add_argument('--warmup', type=int, default=100)
+    ap.add_argument('--decay-start', type=int, default=None,
+                    help='warmup-stable-decay: constant LR from the end of warmup to this step, then cosine decay to '
+                         'min-lr-frac at --steps (default: cosine over all steps after warmup)')
     ap.add_argument('--weight-decay', type=float, default=0.1)
     ap.add_argument('--seed', type=int, default=1337)
     ap.add_argument('--threads', type=int, default=1)
@@ -92,10 +95,14 @@ def main():
     rng_eval = np.random.default_rng(args.seed + 1)
     eval_starts = rng_eval.integers(0, len(val) - T, size=32)
 
+    decay_start = args.warmup if args.decay_start is None else max(args.warmup, args.decay_start)
+
     def lr_at(s):
         if s < args.warmup:
             return args.lr * (s + 1) / args.warmup
-        p = min(1.0, (s - args.warmup) / max(1, args.steps - args.warmup))
+        if s < decay_start:
+            return args.lr
+        p = min(1.0, (s - decay_start) / max(1, args.steps - decay_start))
         return args.lr * (args.min_lr_frac + (1 - args.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * p)))
 
     def save():
@@ -117,6 +124,9 @@ def main():
         return float(np.mean(losses))
 
     log = open(log_path, 'a')
+    if step > 0:
+        log.write(json.dumps({'event': 'resume', 'step': step, 'args': vars(args),
+                              'time': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}) + '\n')
     if step == 0:
         log.write(json.dumps({'event': 'start', 'params': model.n_params(), 'config': cfg.__dict__, 'args': vars(args),
                               'cpu': cpu_name(), 'torch': torch.__version__, 'train_tokens': len(data),
