@@ -22,26 +22,45 @@ export class CliError extends Error {
 
 const MAX_FILE_BYTES = 64 * 1024 * 1024;
 
+/** Offset of the first byte that starts an invalid UTF-8 sequence (Unicode Table 3-7), or -1. */
+export function firstInvalidUtf8(buf: Uint8Array): number {
+  for (let i = 0; i < buf.length; ) {
+    const b = buf[i];
+    let n = 0;
+    let lo = 0x80;
+    let hi = 0xbf;
+    if (b < 0x80) {
+      i++;
+      continue;
+    } else if (b >= 0xc2 && b <= 0xdf) n = 1;
+    else if (b >= 0xe0 && b <= 0xef) {
+      n = 2;
+      if (b === 0xe0) lo = 0xa0;
+      if (b === 0xed) hi = 0x9f; // surrogates are not UTF-8
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      n = 3;
+      if (b === 0xf0) lo = 0x90;
+      if (b === 0xf4) hi = 0x8f;
+    } else return i;
+    for (let k = 1; k <= n; k++) {
+      const c = buf[i + k];
+      if (c === undefined) return i;
+      const [l, h] = k === 1 ? [lo, hi] : [0x80, 0xbf];
+      if (c < l || c > h) return i;
+    }
+    i += n + 1;
+  }
+  return -1;
+}
+
 /** Decodes UTF-8 strictly: invalid bytes are a bad-input error that says where, not silent U+FFFD. */
 export function decodeUtf8(buf: Uint8Array, what: string): string {
-  try {
-    const s = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(buf);
-    return s;
-  } catch {
-    // find the first bad byte for the message
-    let at = 0;
-    for (let lo = 0, hi = buf.length; lo < hi; ) {
-      const mid = (lo + hi) >> 1;
-      try {
-        new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(0, mid), { stream: true });
-        lo = mid + 1;
-        at = mid;
-      } catch {
-        hi = mid;
-      }
-    }
-    throw new CliError(EXIT.BAD_TEXT, `${what} is not valid UTF-8 (first invalid byte near offset ${at}); LM Probe reads UTF-8 text`);
+  const bad = firstInvalidUtf8(buf);
+  if (bad >= 0) {
+    throw new CliError(EXIT.BAD_TEXT, `${what} is not valid UTF-8 (invalid byte 0x${buf[bad].toString(16)} at offset ${bad}); LM Probe reads UTF-8 text`);
   }
+  // the default TextDecoder drops a leading byte order mark
+  return new TextDecoder('utf-8').decode(buf);
 }
 
 export function readTextFile(file: string): string {

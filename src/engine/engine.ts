@@ -20,8 +20,8 @@ export interface RunOutput {
 }
 
 /** Upper bound on logits per batched session.run (floats): keeps memory flat on long texts. */
-const MAX_BATCH_FLOATS = 8 * 1024 * 1024;
-const MAX_BATCH_WINDOWS = 8;
+const MAX_BATCH_FLOATS = 4 * 1024 * 1024;
+const MAX_BATCH_WINDOWS = 4;
 
 export class Engine {
   private sessions: Partial<Record<Direction, Session>> = {};
