@@ -6,7 +6,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { ProbeError } from '../errors';
 import type { AnalysisEngine, RunOutputLike } from './host';
-import { runHead } from './host';
+import { batchedXtY, runHead } from './host';
 import type { BigramTable, LoadedProbes, ProbeMapData, ProbesHeader } from './probes';
 import { RidgeStats, heldOutMse, solveRidge } from './ridge';
 
@@ -151,12 +151,13 @@ export function bigramPredict(table: BigramTable, offsetIndex: number, token: nu
 // ---- reading text in bounded chunks -----------------------------------------------------------
 
 const CHUNK_CHARS = 64 * 1024;
+const PIECE_CHARS = 8 * 1024;
 
 /** Splits a text into chunks of about CHUNK_CHARS at line ends, tokenized one at a time. */
-export function* textChunks(text: string): Generator<string> {
+export function* textChunks(text: string, size = CHUNK_CHARS): Generator<string> {
   let i = 0;
   while (i < text.length) {
-    let j = Math.min(text.length, i + CHUNK_CHARS);
+    let j = Math.min(text.length, i + size);
     if (j < text.length) {
       const nl = text.lastIndexOf('\n', j);
       if (nl > i) j = nl + 1;
@@ -250,42 +251,37 @@ export async function fitProbes(engine: AnalysisEngine, opts: FitOptions): Promi
   let trainTokens = 0;
   let heldTokens = 0;
   let windows = 0;
-  let seenWindows = 0;
   let seenBytes = 0;
   let seenTokens = 0;
 
-  const accumulate = (out: RunOutputLike, into: RidgeStats[]) => {
-    const T = out.dims.T;
-    const h = out.hidden!;
-    keys.forEach((key, i) => {
-      if (isIdentity(key.layer, key.offset)) return;
-      const count = T - key.offset + 1;
-      if (count <= 0) return;
-      into[i].add(h, key.layer * T, h, L * T + key.offset - 1, count);
-    });
-  };
+  const accumulate = (out: RunOutputLike, into: RidgeStats[]) => accumulateWindow(out, keys, into, isIdentity);
 
+  // Pieces of about 8 KB are kept evenly through the text (a share of them sized to the token
+  // budget, from the bytes per token seen so far); the others are not even tokenized.
   const pass = async (files: string[], totalBytes: number, budget: number, heldOutPass: boolean) => {
-    const targetWindows = Math.max(1, Math.ceil(budget / W));
+    let piece = 0;
+    let taken = 0;
     for (const file of files) {
       const text = readText(file);
-      for (const chunk of textChunks(text)) {
+      for (const chunk of textChunks(text, PIECE_CHARS)) {
         checkCancel(opts.signal);
+        const used = heldOutPass ? heldTokens : trainTokens + (heldFiles.length ? 0 : heldTokens);
+        if (used >= budget) return;
+        const frac = Math.min(1, (1.3 * budget * bytesPerToken) / Math.max(1, totalBytes));
+        const take = Math.floor((piece + 1) * frac) > Math.floor(piece * frac);
+        piece++;
+        if (!take) continue;
+        taken++;
         const ids = engine.tokenize(chunk).ids;
         seenBytes += Buffer.byteLength(chunk);
         seenTokens += ids.length;
         bytesPerToken = seenBytes / Math.max(1, seenTokens);
-        const estWindows = totalBytes / bytesPerToken / W;
-        const stride = Math.max(1, estWindows / targetWindows);
         for (const [s, len] of windowsOf(ids.length, W, K + 1)) {
-          const w = seenWindows++;
-          // keep window w when it crosses the next multiple of `stride`
-          if (Math.floor((w + 1) / stride) === Math.floor(w / stride)) continue;
-          const used = heldOutPass ? heldTokens : trainTokens + (heldFiles.length ? 0 : heldTokens);
-          if (used >= budget) break;
+          const used2 = heldOutPass ? heldTokens : trainTokens + (heldFiles.length ? 0 : heldTokens);
+          if (used2 >= budget) break;
           const out = await engine.run('forward', ids.slice(s, s + len));
           const toHeld = heldOutPass || (heldFiles.length === 0 && windows % every === every - 1);
-          accumulate(out, toHeld ? held : train);
+          await accumulate(out, toHeld ? held : train);
           if (toHeld) heldTokens += len;
           else {
             trainTokens += len;
@@ -297,12 +293,12 @@ export async function fitProbes(engine: AnalysisEngine, opts: FitOptions): Promi
         }
       }
     }
+    void taken;
   };
   const heldBudget = heldFiles.length ? Math.ceil(maxTokens / 5) : 0;
   progress.total = maxTokens + heldBudget + (heldFiles.length ? 0 : Math.ceil(maxTokens / (every - 1)));
   await pass(opts.files, trainBytes, maxTokens + (heldFiles.length ? 0 : Math.ceil(maxTokens / (every - 1))), false);
   if (heldFiles.length) {
-    seenWindows = 0;
     await pass(heldFiles, heldBytes, heldBudget, true);
   }
   if (trainTokens === 0) throw new ProbeError('BAD_ARGUMENT', `fit-probes: the files hold too little text (need windows of at least ${K + 1} tokens)`);
@@ -359,6 +355,71 @@ export async function fitProbes(engine: AnalysisEngine, opts: FitOptions): Promi
     },
     maps,
   };
+}
+
+/**
+ * Adds one window's rows to the statistics of every (layer, offset) map: x = h_l[t], y = h_L[t+k-1]
+ * for t = 0..T-k. The products come from one batched x'[x | y_1 | ... | y_K] in ONNX Runtime
+ * (float32 within a window, float64 across windows); y_k is zero past T-k, and the few rows of
+ * x'x past T-k are taken off in float64.
+ */
+export async function accumulateWindow(
+  out: RunOutputLike,
+  keys: { layer: number; offset: number }[],
+  into: RidgeStats[],
+  skip: (layer: number, offset: number) => boolean = () => false,
+): Promise<void> {
+  const { T, L, D } = out.dims;
+  const h = out.hidden!;
+  const offsets = [...new Set(keys.map((k) => k.offset))].sort((a, b) => a - b);
+  const K = offsets.length;
+  const N = D * (1 + K);
+  const B = L + 1;
+  const y = new Float32Array(B * T * N);
+  const top = L * T * D;
+  for (let l = 0; l < B; l++)
+    for (let t = 0; t < T; t++) {
+      const row = (l * T + t) * N;
+      y.set(h.subarray((l * T + t) * D, (l * T + t + 1) * D), row);
+      offsets.forEach((k, oi) => {
+        if (t + k - 1 < T && t <= T - k) y.set(h.subarray(top + (t + k - 1) * D, top + (t + k) * D), row + D * (1 + oi));
+      });
+    }
+  const z = await batchedXtY(h, y, B, T, D, N);
+  keys.forEach((key, i) => {
+    const { layer: l, offset: k } = key;
+    if (skip(l, k)) return;
+    const count = T - k + 1;
+    if (count <= 0) return;
+    const oi = offsets.indexOf(k);
+    const zb = l * D * N;
+    const xb = l * T * D;
+    const sx = new Float64Array(D);
+    const sy = new Float64Array(D);
+    let syy = 0;
+    for (let t = 0; t < count; t++) {
+      for (let j = 0; j < D; j++) sx[j] += h[xb + t * D + j];
+      for (let j = 0; j < D; j++) {
+        const v = h[top + (t + k - 1) * D + j];
+        sy[j] += v;
+        syy += v * v;
+      }
+    }
+    // rows t = count..T-1 are in x'x (block 0) but not in this map's rows
+    const tail = (i2: number, j2: number) => {
+      let s = 0;
+      for (let t = count; t < T; t++) s += h[xb + t * D + i2] * h[xb + t * D + j2];
+      return s;
+    };
+    into[i].addMoments(
+      count,
+      sx,
+      sy,
+      syy,
+      (a, b) => z[zb + a * N + b] - (count < T ? tail(a, b) : 0),
+      (a, b) => z[zb + a * N + D * (1 + oi) + b],
+    );
+  });
 }
 
 // ---- evaluation -------------------------------------------------------------------------------

@@ -61,6 +61,29 @@ export class RidgeStats {
     this.n += count;
   }
 
+  /**
+   * Adds precomputed moments of `count` rows: sums of x and y, sum ||y||^2, x'x (full, read
+   * through sxxAt(i, j) for j >= i) and x'y (sxyAt(i, j)).
+   */
+  addMoments(
+    count: number,
+    sx: ArrayLike<number>,
+    sy: ArrayLike<number>,
+    syy: number,
+    sxxAt: (i: number, j: number) => number,
+    sxyAt: (i: number, j: number) => number,
+  ): void {
+    const { din, dout } = this;
+    for (let i = 0; i < din; i++) {
+      this.sx[i] += sx[i];
+      for (let j = i; j < din; j++) this.sxx[i * din + j] += sxxAt(i, j);
+      for (let j = 0; j < dout; j++) this.sxy[i * dout + j] += sxyAt(i, j);
+    }
+    for (let j = 0; j < dout; j++) this.sy[j] += sy[j];
+    this.syy += syy;
+    this.n += count;
+  }
+
   merge(o: RidgeStats): RidgeStats {
     const m = new RidgeStats(this.din, this.dout);
     m.n = this.n + o.n;

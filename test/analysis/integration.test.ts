@@ -1,0 +1,188 @@
+// The analyses through the real engine on the tiny-gpt fixture (full graph contract): fit and
+// evaluate probes, precision@1 at (L, 1) equals the model's own next-token accuracy, the
+// ProbeResult's analyses agree with direct computations from run(), long selections.
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Engine } from '../../src/engine/engine';
+import { evalProbes, fitProbes } from '../../src/engine/analysis/futureLens';
+import { runHead } from '../../src/engine/analysis/host';
+import { loadProbes, writeProbes, type LoadedProbes } from '../../src/engine/analysis/probes';
+import { attentionRows } from '../../src/engine/analysis/importance';
+import { designFromColumns, lasso } from '../../src/engine/analysis/lasso';
+import { matrixEntropy } from '../../src/engine/analysis/geometry';
+import { rowsOf } from '../../src/engine/analysis/linalg';
+
+const ROOT = resolve(__dirname, '..', '..');
+const TINY = join(ROOT, 'test', 'fixtures', 'tiny-gpt');
+const TEXT_FILES = ['docs/model-pack.md', 'src/engine/engine.ts', 'src/engine/pack.ts'].map((f) => join(ROOT, f));
+const EVAL_FILE = join(ROOT, 'src', 'engine', 'surprisal.ts');
+
+let engine: Engine;
+let probes: LoadedProbes;
+let probesPath: string;
+before(async () => {
+  engine = await Engine.open(TINY);
+  const fit = await fitProbes(engine, { files: TEXT_FILES, maxTokens: 6000 });
+  probesPath = join(mkdtempSync(join(tmpdir(), 'lm-probe-fit-')), 'probes.json');
+  writeProbes(probesPath, fit.meta, fit.maps);
+  const a = engine.pack.manifest.architecture;
+  probes = loadProbes(probesPath, { width: a.width, layers: a.layers, vocabSize: a.vocabSize });
+});
+after(async () => engine?.dispose());
+
+test('head(h_L) reproduces the forward logits (what the probes decode through)', async () => {
+  const ids = engine.tokenize('def f(x):\n    return x + 1\n').ids;
+  const out = await engine.run('forward', ids);
+  const { T, L, D, V } = out.dims;
+  const logits = await runHead(engine, out.hidden!.slice(L * T * D, (L + 1) * T * D), T);
+  let d = 0;
+  for (let i = 0; i < T * V; i++) d = Math.max(d, Math.abs(logits[i] - out.logits[i]));
+  assert.ok(d < 1e-4, `max |head(h_L) - logits| = ${d}`);
+});
+
+test('fit-probes: one map per (layer, offset), identity at (L, 1), penalties from the grid, bigram table', () => {
+  const h = probes.header;
+  const L = engine.pack.manifest.architecture.layers;
+  assert.deepEqual(h.layers, [0, 1, 2]);
+  assert.deepEqual(h.offsets, [1, 2, 3]);
+  assert.equal(probes.maps.length, (L + 1) * 3);
+  const id = probes.get(L, 1)!;
+  assert.ok(id.identity);
+  for (const m of probes.maps) if (!m.identity) assert.ok(h.lambdaGrid.includes(m.lambda!) && m.heldOutMse! > 0);
+  assert.ok(h.fittedOn.tokens >= 6000 && h.fittedOn.heldOutTokens > 0);
+  assert.equal(h.bigram!.next[0].length, engine.pack.manifest.architecture.vocabSize);
+});
+
+test('eval-probes: precision@1 at (L, 1) equals the model\'s own next-token accuracy', async () => {
+  const r = await evalProbes(engine, probes, [EVAL_FILE], { maxTokens: 3000 });
+  const L = engine.pack.manifest.architecture.layers;
+  assert.equal(r.precisionAt1[L][0], r.modelNextTokenAccuracy);
+  for (const row of r.precisionAt1) for (const p of row) assert.ok(p >= 0 && p <= 1);
+  assert.ok(r.positions[0] > r.positions[2]);
+  assert.ok(r.bigramPrecisionAt1 && r.bigramPrecisionAt1.every((p) => p >= 0 && p <= 1));
+});
+
+test('probe(): future lens of a selection matches the ranks of the surprisal pass at (L, 1)', async () => {
+  // Greedy text makes hits: the model's own argmax continuation, then a few other tokens.
+  const W = engine.pack.manifest.contextLength - 1;
+  let ids = engine.tokenize('The model').ids;
+  while (ids.length < 10) {
+    const out = await engine.run('forward', ids);
+    const { T, V } = out.dims;
+    let best = 0;
+    for (let v = 1; v < V; v++) if (out.logits[(T - 1) * V + v] > out.logits[(T - 1) * V + best]) best = v;
+    ids = [...ids, best];
+  }
+  const bytes = ids.flatMap((i) => Array.from(engine.pack.tokenizer.tokenBytes(i)));
+  let text = new TextDecoder().decode(new Uint8Array(bytes)) + ' ok';
+  text = text.slice(0, 200);
+  const r = await engine.probe(text, { forwardOnly: true, analyses: { futureLens: { probesFile: probesPath } } });
+  const fl = r.analyses!.futureLens!;
+  assert.ok(r.tokens.length <= W);
+  const L = fl.layers.length - 1;
+  let hits = 0;
+  for (let i = 1; i < r.tokens.length; i++) if (r.tokens[i].forward.rank === 1) hits++;
+  assert.ok(hits > 0, 'the greedy prefix gives the model some hits');
+  assert.equal(fl.precisionAt1[L][0], hits / (r.tokens.length - 1));
+  assert.equal(fl.positions[0], r.tokens.length - 1);
+  // cells are indexed like tokens, and (L, 1) names the model's argmax
+  for (let i = 0; i + 1 < r.tokens.length; i++) {
+    const g = fl.cells[i]![L][0];
+    assert.equal(g.hit, r.tokens[i + 1].forward.rank === 1, `token ${i}: hit ${g.hit} id ${g.id} p ${g.prob}; next ${r.tokens[i + 1].id} rank ${r.tokens[i + 1].forward.rank} top ${JSON.stringify(r.tokens[i + 1].forward.top.slice(0, 2))}`);
+    if (g.hit) assert.equal(g.id, r.tokens[i + 1].id);
+    assert.ok(g.prob > 0 && g.prob <= 1);
+  }
+  assert.equal(fl.cells[r.tokens.length - 1]![L][0].hit, null);
+  assert.equal(fl.source, probesPath);
+});
+
+test('probe(): importance and geometry agree with direct computations from run()', async () => {
+  const text = readFileSync(EVAL_FILE, 'utf8').slice(0, 120);
+  const r = await engine.probe(text, { forwardOnly: true, analyses: { importance: { target: 20, layer: 1, alpha: 0.01 }, geometry: true } });
+  const a = r.analyses!;
+  const imp = a.importance!;
+  assert.equal(imp.target, 20);
+  assert.equal(imp.layer, 1);
+  assert.equal(imp.attentionLayer, 0);
+  const ids = r.tokens.slice(a.window.start, a.window.end).map((t) => t.id);
+  const out = await engine.run('forward', ids);
+  const { T, L, D, H } = out.dims;
+  const att = attentionRows(out.attentions!, L, H, T, 20);
+  assert.equal(imp.attention.length, L);
+  assert.equal(imp.attention[0].length, 20);
+  for (let l = 0; l < L; l++) for (let j = 0; j < 20; j++) assert.ok(Math.abs(imp.attention[l][j]! - att[l][j]) < 1e-6);
+  const rowSum = att[0].reduce((s, x) => s + x, 0);
+  assert.ok(rowSum > 0 && rowSum < 1 + 1e-6, 'attention to earlier tokens is part of a softmax row');
+  const states = rowsOf(out.hidden!, D, 1 * T, T);
+  const direct = lasso(designFromColumns(states.slice(0, 20), D), states[20], 0.01, { tol: 1e-12, maxIter: 100000 });
+  for (let j = 0; j < 20; j++) assert.ok(Math.abs(imp.lasso[j]! - direct.coef[j]) < 1e-6);
+  assert.ok(imp.path.length === 20 && imp.path[0].coef.every((c) => c === 0));
+  assert.equal(imp.informationGainNats.length, r.tokens.length);
+  imp.informationGainNats.forEach((g, i) => assert.ok(i >= a.window.end ? g === null : Number.isFinite(g)));
+  assert.ok(imp.agreement.k === 5 && imp.agreement.topKOverlap >= 0 && imp.agreement.topKOverlap <= 1);
+  const geo = a.geometry!;
+  assert.equal(geo.entropyNats.length, L + 1);
+  for (let l = 0; l <= L; l++) {
+    const e = matrixEntropy(rowsOf(out.hidden!, D, l * T, T));
+    assert.ok(Math.abs(geo.entropyNats[l] - e.entropyNats) < 1e-9);
+    assert.ok(geo.normalized[l] > 0 && geo.normalized[l] <= 1 + 1e-12, `layer ${l}: ${geo.normalized[l]}`);
+  }
+});
+
+test('probe(): a selection longer than the context is analysed on the last window holding the target', async () => {
+  const text = readFileSync(EVAL_FILE, 'utf8').slice(0, 600);
+  const W = engine.pack.manifest.contextLength - 1;
+  const r = await engine.probe(text, { forwardOnly: true, analyses: { importance: { target: 40 }, geometry: true, futureLens: { probesFile: probesPath } } });
+  const a = r.analyses!;
+  assert.ok(r.tokens.length > W);
+  assert.deepEqual(a.window, { start: 40 + 1 - W, end: 41 });
+  assert.ok(a.notes!.some((n) => /longer than the model's context/.test(n)));
+  const imp = a.importance!;
+  assert.equal(imp.lasso.length, 40);
+  assert.equal(imp.lasso[a.window.start - 1], null);
+  assert.notEqual(imp.lasso[a.window.start], null);
+  assert.equal(a.futureLens!.cells.length, r.tokens.length);
+  assert.equal(a.futureLens!.cells[a.window.start - 1], null);
+  assert.notEqual(a.futureLens!.cells[a.window.start], null);
+  // default target: the last token, the last window
+  const r2 = await engine.probe(text, { forwardOnly: true, analyses: { importance: {} } });
+  assert.deepEqual(r2.analyses!.window, { start: r.tokens.length - W, end: r.tokens.length });
+  await assert.rejects(engine.probe(text, { analyses: { importance: { target: 10_000 } } }), /target must be a token index/);
+});
+
+test('probe(): a pack without probes says so in notes', async () => {
+  const r = await engine.probe('hello world', { forwardOnly: true, analyses: { futureLens: true, geometry: true } });
+  assert.equal(r.analyses!.futureLens, undefined);
+  assert.ok(r.analyses!.notes!.some((n) => /no future-token probes/.test(n)));
+  assert.ok(r.analyses!.geometry);
+  assert.ok(existsSync(probesPath));
+});
+
+test('fit: the ONNX Runtime accumulation of x\'x and x\'y equals the float64 JavaScript one', async () => {
+  const { accumulateWindow } = await import('../../src/engine/analysis/futureLens');
+  const { RidgeStats } = await import('../../src/engine/analysis/ridge');
+  const ids = engine.tokenize(readFileSync(EVAL_FILE, 'utf8').slice(0, 400)).ids.slice(0, 31);
+  const out = await engine.run('forward', ids);
+  const { T, L, D } = out.dims;
+  const keys = [0, 1, 2].flatMap((layer) => [1, 2, 3].map((offset) => ({ layer, offset })));
+  const fast = keys.map(() => new RidgeStats(D, D));
+  await accumulateWindow(out, keys, fast);
+  keys.forEach(({ layer, offset }, i) => {
+    const ref = new RidgeStats(D, D);
+    ref.add(out.hidden!, layer * T, out.hidden!, L * T + offset - 1, T - offset + 1);
+    assert.equal(fast[i].n, ref.n);
+    const close = (a: ArrayLike<number>, b: ArrayLike<number>, what: string) => {
+      let scale = 1e-9;
+      for (let j = 0; j < b.length; j++) scale = Math.max(scale, Math.abs(b[j]));
+      for (let j = 0; j < b.length; j++) assert.ok(Math.abs(a[j] - b[j]) < 1e-5 * scale, `${what}[${j}] (${layer},${offset}): ${a[j]} vs ${b[j]}`);
+    };
+    close(fast[i].sxx, ref.sxx, 'sxx');
+    close(fast[i].sxy, ref.sxy, 'sxy');
+    close(fast[i].sx, ref.sx, 'sx');
+    close(fast[i].sy, ref.sy, 'sy');
+    assert.ok(Math.abs(fast[i].syy - ref.syy) < 1e-9 * ref.syy);
+  });
+});
