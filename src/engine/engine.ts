@@ -27,6 +27,9 @@ export class Engine {
   private sessions: Partial<Record<Direction, Session>> = {};
   private disposed = false;
   private pendingLoadMs: number;
+  /** Serializes session.run calls: concurrent probes interleave by batch, dispose waits for the run in flight. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly cleanups: (() => unknown)[] = [];
 
   private constructor(
     readonly pack: LoadedPack,
@@ -212,9 +215,23 @@ export class Engine {
     return result;
   }
 
+  /** Registers a cleanup to run on dispose() (e.g. sessions an analysis opened on this engine). */
+  onDispose(fn: () => unknown): void {
+    this.cleanups.push(fn);
+  }
+
+  /** Releases the sessions (after the run in flight, if any). Later calls fail with DISPOSED. */
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
+    await this.queue.catch(() => undefined);
+    for (const fn of this.cleanups.splice(0)) {
+      try {
+        await fn();
+      } catch {
+        /* a failing cleanup must not keep the sessions alive */
+      }
+    }
     const s = Object.values(this.sessions);
     this.sessions = {};
     await Promise.all(s.map((x) => x?.release().catch(() => undefined)));
@@ -252,10 +269,16 @@ export class Engine {
     const fetches = [g.outputs.logits];
     if (all && g.outputs.hiddenStates) fetches.push(g.outputs.hiddenStates);
     if (all && g.outputs.attentions) fetches.push(g.outputs.attentions);
+    const run = this.queue.then(() => {
+      if (this.disposed) throw new ProbeError('DISPOSED', 'the engine was disposed');
+      return session.run(feeds, fetches);
+    });
+    this.queue = run.catch(() => undefined);
     let out: ort.InferenceSession.ReturnType;
     try {
-      out = await session.run(feeds, fetches);
+      out = await run;
     } catch (e) {
+      if (e instanceof ProbeError) throw e;
       throw new ProbeError('RUNTIME', `ONNX Runtime failed on model pack ${this.pack.dir}: ${firstLine(e)}`);
     }
     const get = (name: string | null) => {

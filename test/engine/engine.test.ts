@@ -185,3 +185,22 @@ test('dispose: later calls fail with DISPOSED, dispose twice is fine', async () 
   await e.dispose();
   await assert.rejects(e.probe('abc'), (err: ProbeError) => err.code === 'DISPOSED');
 });
+
+test('concurrent probes on one engine give the same results as one at a time; dispose waits', async () => {
+  const e = await Engine.open(TINY);
+  const texts = ['first text to probe, long enough for windows '.repeat(3), 'second 中文 😀 text', 'third'];
+  const alone = [];
+  for (const t of texts) alone.push(await e.probe(t, { topK: 1 }));
+  const together = await Promise.all(texts.map((t) => e.probe(t, { topK: 1 })));
+  for (let i = 0; i < texts.length; i++) {
+    assert.deepEqual(together[i].tokens.map((t) => t.forward.surprisalBits), alone[i].tokens.map((t) => t.forward.surprisalBits));
+  }
+  let cleaned = false;
+  e.onDispose(() => {
+    cleaned = true;
+  });
+  const pending = e.probe(texts[0]);
+  await e.dispose();
+  assert.ok(cleaned);
+  await assert.rejects(pending, (err: ProbeError) => err.code === 'DISPOSED');
+});
