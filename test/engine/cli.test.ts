@@ -2,7 +2,7 @@
 // messages, stdout JSON.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -143,4 +143,21 @@ test('corpus: delta with a bootstrap interval, JSON and text', () => {
   assert.match(one.stdout, /delta\s+-?\d\.\d+\s+\(95% CI \[.*\], bootstrap over \d+ blocks of 31 tokens/);
   assert.match(one.stdout, /tokens\/s/);
   assertCleanError(cli(['corpus', '--model', MARKOV, a, file('empty.txt', '')]), 3, /empty\.txt: the text is empty/);
+});
+
+test('Ctrl-C (SIGINT) cancels between windows: exit 130, one message', async () => {
+  const p = file('long.txt', 'a fairly long text that takes a while to score in many windows. '.repeat(3000));
+  const child = spawn(process.execPath, [CLI, 'probe', '--model', TINY, '--summary', p], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  let stdout = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  child.stdout.on('data', (d) => (stdout += d));
+  // wait until the engine is scoring (the sessions are open), then interrupt
+  await new Promise((r) => setTimeout(r, 3000));
+  child.kill('SIGINT');
+  const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  assert.equal(code, 130, stderr);
+  assert.equal(stdout, '');
+  assert.match(stderr, /error: the probe was cancelled/);
+  assert.doesNotMatch(stderr, /\n\s+at /);
 });
