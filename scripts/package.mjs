@@ -50,7 +50,8 @@ run(vsce, [
   '--out', out,
   '--allow-missing-repository',
   '--skip-license',
-  '--allow-star-activation',
+  // No public repository URL yet: keep README links relative instead of failing.
+  '--no-rewrite-relative-links',
   '--no-update-package-json',
   '--no-git-tag-version',
 ]);

@@ -26,7 +26,9 @@ export function themeColors(): ThemeColors {
 /** A contributed heatmap color as a CSS value, with the user's override when there is one. */
 export function heatColor(id: string, overrides: Record<string, string>): string {
   const short = id.replace(/^lmProbe\./, '');
-  return overrides[short] ?? `var(--vscode-${id.replace(/\./g, '-')})`;
+  // VS Code names a color's variable by replacing only the first '.' of its id with '-'
+  // (lmProbe.surprisal.high -> --vscode-lmProbe-surprisal.high); the other dots need escaping.
+  return overrides[short] ?? `var(--vscode-${id.replace('.', '-').replace(/\./g, '\\.')})`;
 }
 
 export function withAlpha(color: string, alpha: number): string {
