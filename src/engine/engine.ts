@@ -52,7 +52,7 @@ export class Engine {
       if (packDir === undefined && isProbeError(e) && e.code === 'PACK_NOT_FOUND') {
         throw new ProbeError(
           'PACK_NOT_FOUND',
-          `the default model pack is not installed (${dir} has no manifest.json); name a pack folder with --model DIR (CLI) or the lmProbe.modelPack setting`,
+          `the default model pack is not installed (${dir} has no manifest.json); name a pack folder with --model DIR (CLI) or the lmProbe.modelPath setting`,
         );
       }
       throw e;

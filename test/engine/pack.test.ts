@@ -1,7 +1,7 @@
 // Model pack validation: every refusal names the pack, the field and what was expected.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Engine } from '../../src/engine/engine';
@@ -106,4 +106,20 @@ test('a tokenizer that is not a tokenizer', async () => {
   const d = tempPack(MARKOV);
   writeFileSync(join(d, 'tokenizer.json'), JSON.stringify({ model: { type: 'WordPiece', vocab: {} } }));
   await refuses(d, 'BAD_PACK', /field "tokenizer"/)();
+});
+
+test('a normalizer that rewrites the text: TOKENIZER_MISMATCH at probe time, not wrong offsets', async () => {
+  const d = tempPack(MARKOV);
+  const p = join(d, 'tokenizer.json');
+  const tj = JSON.parse(readFileSync(p, 'utf8'));
+  tj.normalizer = { type: 'Lowercase' };
+  writeFileSync(p, JSON.stringify(tj));
+  const e = await Engine.open(d);
+  try {
+    const ok = await e.probe('already lower case');
+    assert.equal(ok.tokens.length > 0, true);
+    await assert.rejects(e.probe('Mixed Case'), (err: ProbeError) => err.code === 'TOKENIZER_MISMATCH' && /offset 0/.test(err.message) && /normalizer/.test(err.message));
+  } finally {
+    await e.dispose();
+  }
 });
