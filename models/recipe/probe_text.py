@@ -4,7 +4,9 @@
 
 work/probe-fit/*.txt: documents of the training split (an equal share of characters per source), the
 text the ridge maps are fitted on; work/probe-heldout/*.txt: other training documents, on which the
-fitter picks the ridge penalty. The validation split (work/val) stays for eval-probes.
+fitter picks the ridge penalty. work/probe-eval/*.txt: the first --eval-chars characters of every
+held-out document (work/val), for eval-probes (which reads whole files in order up to its token budget,
+so cut files spread that budget over all held-out documents).
 """
 import argparse
 import glob
@@ -21,6 +23,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--chars', type=int, default=400_000)
     ap.add_argument('--heldout-chars', type=int, default=100_000)
+    ap.add_argument('--eval-chars', type=int, default=2000)
     ap.add_argument('--seed', type=int, default=5)
     args = ap.parse_args()
     by_src = defaultdict(list)
@@ -34,6 +37,19 @@ def main():
         os.makedirs(out, exist_ok=True)
         for p in glob.glob(os.path.join(out, '*.txt')):
             os.remove(p)
+    ev = os.path.join(WORK, 'probe-eval')
+    os.makedirs(ev, exist_ok=True)
+    for p in glob.glob(os.path.join(ev, '*.txt')):
+        os.remove(p)
+    for p in sorted(glob.glob(os.path.join(WORK, 'val', '*.txt'))):
+        with open(p, encoding='utf-8', newline='') as f:
+            text = f.read()
+        cut = text[:args.eval_chars]
+        nl = cut.rfind('\n')
+        if len(text) > args.eval_chars and nl > args.eval_chars // 2:
+            cut = cut[:nl + 1]
+        with open(os.path.join(ev, os.path.basename(p)), 'w', encoding='utf-8', newline='') as f:
+            f.write(cut)
     for src in sorted(by_src):
         docs = by_src[src]
         rng.shuffle(docs)

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# After both training runs: export the pack, measure, fit the probes, write the card, run the pack tests.
+#   bash models/recipe/finish.sh            (from the repository root; needs `npm ci`)
+# CLI=path/to/cli.js overrides the CLI bundle (default dist/cli.js, built by `npm run build`).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+PY=/usr/bin/python3
+W=models/recipe/work
+CLI=${CLI:-dist/cli.js}
+[ -f "$CLI" ] || npm run --silent build
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
+
+rm -f models/default/probes.json models/default/probes.bin
+$PY models/recipe/export.py
+$PY models/recipe/evaluate.py > $W/eval.json
+node "$CLI" corpus --providers cpu --json $W/val/*.txt > $W/cli_corpus_all.json
+node "$CLI" corpus --providers cpu --json $W/val/python-docs_*.txt $W/val/nodejs-api-docs_*.txt > $W/cli_corpus_prose.json
+node "$CLI" corpus --providers cpu --json $W/val/python-stdlib_*.txt $W/val/typescript-lib_*.txt > $W/cli_corpus_code.json
+
+if [ "${SKIP_PROBES:-0}" != 1 ]; then
+  $PY models/recipe/probe_text.py
+  held=()
+  for f in $W/probe-heldout/*.txt; do held+=(--held-out "$f"); done
+  node "$CLI" fit-probes --providers cpu --model models/default --out models/default/probes.json --set-manifest \
+    --max-tokens "${PROBE_TOKENS:-100000}" "${held[@]}" $W/probe-fit/*.txt
+  node "$CLI" eval-probes --providers cpu --model models/default --json --max-tokens "${EVAL_PROBE_TOKENS:-50000}" $W/probe-eval/*.txt > $W/eval_probes.json
+fi
+$PY models/recipe/make_card.py
+node scripts/run-tests.mjs test/pack
+du -sh models/default
