@@ -1,2 +1,4 @@
 // Imports every analysis view so that it registers itself (see ./index.ts). Add one line per view.
-export {};
+import './futureLens';
+import './importance';
+import './geometry';

@@ -1,0 +1,197 @@
+// Token importance view (Tan et al. 2024): for the target token, attention from it to each earlier
+// token (one block, mean over heads) next to the Lasso coefficients of the earlier tokens' states
+// in a regression of the target's state; the agreement of the two; an alpha slider over the
+// regularization path (instant along the path, exact alpha on release); the path itself; the
+// information gain per token. Clicking a token makes it the target (a new probe).
+import {
+  BarController,
+  BarElement,
+  CategoryScale,
+  Chart,
+  Legend,
+  LineController,
+  LineElement,
+  LinearScale,
+  PointElement,
+  Tooltip,
+} from 'chart.js';
+import { registerAnalysis } from './index';
+import { el, injectStyles, vis } from './dom';
+
+Chart.register(BarController, BarElement, CategoryScale, LinearScale, LineController, LineElement, PointElement, Tooltip, Legend);
+
+const MAX_BARS = 120;
+const PATH_LINES = 8;
+
+interface UiState {
+  pathIndex?: number;
+}
+
+registerAnalysis({
+  key: 'importance',
+  title: 'Token importance: attention vs Lasso',
+  order: 20,
+  render(root, imp, ctx) {
+    injectStyles();
+    const r = ctx.result;
+    const c = ctx.colors;
+    const w = r.analyses!.window;
+    const charts: Chart[] = [];
+    const L = r.pack.layers;
+    const first = Math.max(w.start, imp.target - MAX_BARS);
+    const idx = Array.from({ length: imp.target - first }, (_, k) => first + k);
+    const labels = idx.map((j) => vis(r.tokens[j].text));
+
+    // controls: layer, attention block, alpha slider
+    const layerSel = el('select', { title: 'hidden-state layer of the Lasso regression' }, ...Array.from({ length: L + 1 }, (_, l) => el('option', { value: String(l), text: l === 0 ? 'embeddings' : `layer ${l}` })));
+    layerSel.value = String(imp.layer);
+    layerSel.addEventListener('change', () => ctx.requestAnalysis({ importance: { target: imp.target, layer: Number(layerSel.value) } }));
+    const attSel = el('select', { title: 'attention block shown and compared' }, ...Array.from({ length: L }, (_, b) => el('option', { value: String(b), text: `block ${b + 1}` })));
+    attSel.value = String(imp.attentionLayer);
+    attSel.addEventListener('change', () => ctx.requestAnalysis({ importance: { target: imp.target, layer: imp.layer, alpha: imp.alpha, attentionLayer: Number(attSel.value) } }));
+    const steps = 60;
+    const lo = Math.log10(imp.alphaMax * 1e-3);
+    const hi = Math.log10(imp.alphaMax);
+    const toAlpha = (v: number) => 10 ** (lo + ((hi - lo) * v) / steps);
+    const slider = el('input', { type: 'range', min: '0', max: String(steps), step: '1', title: 'Lasso alpha (log scale)' });
+    slider.value = String(Math.round(((Math.log10(Math.max(imp.alpha, 1e-300)) - lo) / (hi - lo || 1)) * steps));
+    const alphaLabel = el('span', { class: 'an-muted' });
+    const agreeLabel = el('span', {});
+    root.append(
+      el('div', { class: 'an-row' }, el('span', { text: `target #${imp.target} ${JSON.stringify(r.tokens[imp.target].text)}` }), el('label', {}, 'Lasso on ', layerSel), el('label', {}, 'attention of ', attSel)),
+      el('div', { class: 'an-row' }, el('span', { text: 'α' }), slider, alphaLabel),
+      el('div', { class: 'an-row' }, agreeLabel),
+    );
+
+    // bars
+    const barCanvas = el('canvas');
+    root.append(el('div', { class: 'an-chart' }, barCanvas));
+    const att = idx.map((j) => imp.attention[imp.attentionLayer]?.[j] ?? 0);
+    const coefAt = (coef: (number | null)[]) => idx.map((j) => Math.abs(coef[j] ?? 0));
+    const bars = new Chart(barCanvas, {
+      type: 'bar',
+      data: {
+        labels,
+        datasets: [
+          { label: `attention (block ${imp.attentionLayer + 1}, mean over heads)`, data: att, backgroundColor: c.forward, yAxisID: 'y' },
+          { label: '|Lasso coefficient|', data: coefAt(imp.lasso), backgroundColor: c.backward, yAxisID: 'y2' },
+        ],
+      },
+      options: {
+        animation: false,
+        responsive: true,
+        maintainAspectRatio: false,
+        color: c.foreground,
+        onClick: (_e, els) => {
+          const j = els[0] ? idx[els[0].index] : undefined;
+          if (j !== undefined) ctx.requestAnalysis({ importance: { target: j, layer: imp.layer } });
+        },
+        plugins: { legend: { labels: { color: c.foreground, boxWidth: 10 } }, tooltip: { callbacks: { title: (items) => `#${idx[items[0].dataIndex]} ${JSON.stringify(r.tokens[idx[items[0].dataIndex]].text)}` } } },
+        scales: {
+          x: { ticks: { color: c.muted, autoSkip: true, maxRotation: 60, font: { size: 9 } }, grid: { display: false } },
+          y: { beginAtZero: true, title: { display: true, text: 'attention', color: c.forward }, ticks: { color: c.muted }, grid: { color: 'rgba(128,128,128,0.15)' } },
+          y2: { beginAtZero: true, position: 'right', title: { display: true, text: '|coef|', color: c.backward }, ticks: { color: c.muted }, grid: { display: false } },
+        },
+      },
+    });
+    charts.push(bars);
+
+    // path
+    const pathCanvas = el('canvas');
+    root.append(el('div', { class: 'an-chart' }, pathCanvas));
+    const peak = idx.map((j) => Math.max(0, ...imp.path.map((p) => Math.abs(p.coef[j] ?? 0))));
+    const lines = idx
+      .map((j, k) => ({ j, k, m: peak[k] }))
+      .filter((x) => x.m > 0)
+      .sort((a, b) => b.m - a.m)
+      .slice(0, PATH_LINES);
+    const palette = [c.forward, c.backward, c.green, c.purple, c.red, c.yellow, c.accent, c.muted];
+    const marker = { label: 'α', data: [] as { x: number; y: number }[], borderColor: c.foreground, borderDash: [3, 3], pointRadius: 0, borderWidth: 1 };
+    const path = new Chart(pathCanvas, {
+      type: 'line',
+      data: {
+        datasets: [
+          ...lines.map((x, n) => ({
+            label: `#${x.j} ${vis(r.tokens[x.j].text)}`,
+            data: imp.path.map((p) => ({ x: Math.log10(p.alpha), y: p.coef[x.j] ?? 0 })),
+            borderColor: palette[n % palette.length],
+            backgroundColor: palette[n % palette.length],
+            pointRadius: 0,
+            borderWidth: 1.5,
+          })),
+          marker,
+        ],
+      },
+      options: {
+        animation: false,
+        responsive: true,
+        maintainAspectRatio: false,
+        color: c.foreground,
+        plugins: { legend: { display: true, position: 'bottom', labels: { color: c.foreground, boxWidth: 8, font: { size: 9 } } } },
+        scales: {
+          x: { type: 'linear', reverse: true, title: { display: true, text: 'log10 α (regularization path)', color: c.muted }, ticks: { color: c.muted }, grid: { color: 'rgba(128,128,128,0.15)' } },
+          y: { title: { display: true, text: 'coef', color: c.muted }, ticks: { color: c.muted }, grid: { color: 'rgba(128,128,128,0.15)' } },
+        },
+      },
+    });
+    charts.push(path);
+
+    const ymin = Math.min(0, ...imp.path.flatMap((p) => p.coef.map((x) => x ?? 0)));
+    const ymax = Math.max(0, ...imp.path.flatMap((p) => p.coef.map((x) => x ?? 0)));
+    const show = (alpha: number, coef: (number | null)[], exact: boolean, spearman: number | null, overlap: number | null) => {
+      alphaLabel.textContent = `${alpha.toExponential(2)}${exact ? '' : ' (nearest path point; release for the exact fit)'} · α_max ${imp.alphaMax.toExponential(2)} · ${idx.filter((j) => (coef[j] ?? 0) !== 0).length} nonzero`;
+      bars.data.datasets[1].data = coefAt(coef);
+      bars.update();
+      marker.data = [
+        { x: Math.log10(alpha), y: ymin },
+        { x: Math.log10(alpha), y: ymax },
+      ];
+      path.update();
+      agreeLabel.textContent =
+        spearman === null && overlap === null
+          ? 'agreement: computed for the exact fit'
+          : `agreement with attention: Spearman ρ ${spearman === null ? '–' : spearman.toFixed(3)} · top-${imp.agreement.k} overlap ${(overlap ?? 0).toFixed(2)}`;
+    };
+    show(imp.alpha, imp.lasso, true, imp.agreement.spearman, imp.agreement.topKOverlap);
+    slider.addEventListener('input', () => {
+      const a = toAlpha(Number(slider.value));
+      let best = 0;
+      imp.path.forEach((p, k) => {
+        if (Math.abs(Math.log(p.alpha) - Math.log(a)) < Math.abs(Math.log(imp.path[best].alpha) - Math.log(a))) best = k;
+      });
+      if (imp.path.length) show(imp.path[best].alpha, imp.path[best].coef, false, null, null);
+      ctx.setState<UiState>({ pathIndex: best });
+    });
+    slider.addEventListener('change', () => ctx.requestAnalysis({ importance: { target: imp.target, layer: imp.layer, attentionLayer: imp.attentionLayer, alpha: toAlpha(Number(slider.value)) } }));
+
+    // token strip (click = new target) and information gain
+    const strip = el('div', { class: 'an-strip', title: 'click a token to make it the target' });
+    for (let j = w.start; j < w.end; j++) {
+      const s = el('span', { text: vis(r.tokens[j].text), title: `#${j}${imp.informationGainNats[j] != null ? ` · information gain ${imp.informationGainNats[j]!.toFixed(3)} nats` : ''}` });
+      if (j === imp.target) s.className = 'target';
+      s.addEventListener('click', () => ctx.requestAnalysis({ importance: { target: j, layer: imp.layer } }));
+      strip.append(s);
+    }
+    const igCanvas = el('canvas');
+    root.append(el('p', { class: 'an-muted', text: 'Choose the target token:' }), strip, el('div', { class: 'an-chart small' }, igCanvas));
+    const igIdx = Array.from({ length: w.end - w.start }, (_, k) => w.start + k);
+    charts.push(
+      new Chart(igCanvas, {
+        type: 'line',
+        data: {
+          labels: igIdx.map((j) => vis(r.tokens[j].text)),
+          datasets: [{ label: `information gain ln(λ + ridge residual), λ = ${imp.informationGainLambda}`, data: igIdx.map((j) => imp.informationGainNats[j] ?? null), borderColor: c.green, backgroundColor: c.green, pointRadius: 1, borderWidth: 1 }],
+        },
+        options: {
+          animation: false,
+          responsive: true,
+          maintainAspectRatio: false,
+          color: c.foreground,
+          plugins: { legend: { labels: { color: c.foreground, boxWidth: 12, boxHeight: 2 } } },
+          scales: { x: { ticks: { color: c.muted, autoSkip: true, maxRotation: 0, font: { size: 9 } }, grid: { display: false } }, y: { title: { display: true, text: 'nats', color: c.muted }, ticks: { color: c.muted }, grid: { color: 'rgba(128,128,128,0.15)' } } },
+        },
+      }),
+    );
+    return () => charts.forEach((ch) => ch.destroy());
+  },
+});
