@@ -263,9 +263,11 @@ export class Engine {
     const g = this.pack.manifest.graph;
     const B = rows.length;
     const S = rows[0].length;
-    const data = new BigInt64Array(B * S);
-    for (let b = 0; b < B; b++) for (let i = 0; i < S; i++) data[b * S + i] = BigInt(rows[b][i]);
-    const feeds = { [g.inputs.inputIds]: new ort.Tensor('int64', data, [B, S]) };
+    const feeds: Record<string, ort.Tensor> = { [g.inputs.inputIds]: intTensor(inputType(session, g.inputs.inputIds), B, S, (b, i) => rows[b][i]) };
+    // A graph exported with an attention mask gets one of ones (no padding: all rows have length S).
+    if (session.inputNames.includes('attention_mask') && g.inputs.inputIds !== 'attention_mask') {
+      feeds.attention_mask = intTensor(inputType(session, 'attention_mask'), B, S, () => 1);
+    }
     const fetches = [g.outputs.logits];
     if (all && g.outputs.hiddenStates) fetches.push(g.outputs.hiddenStates);
     if (all && g.outputs.attentions) fetches.push(g.outputs.attentions);
@@ -308,7 +310,15 @@ export class Engine {
     const m = this.pack.manifest;
     const { layers: L, heads: H, width: D, vocabSize: V } = m.architecture;
     const S = 2;
-    const out = await this.exec(this.session(direction), [[m.bos.id, m.bos.id]], true);
+    let out;
+    try {
+      out = await this.exec(this.session(direction), [[m.bos.id, m.bos.id]], true);
+    } catch (e) {
+      if (isProbeError(e) && e.code === 'RUNTIME') {
+        throw new ProbeError('BAD_PACK', `model pack ${this.pack.dir}: the ${direction} graph fails on a batch of 1 and ${S} positions: ${e.message}`);
+      }
+      throw e;
+    }
     const expect: [string, string | null, number[]][] = [
       ['logits', m.graph.outputs.logits, [1, S, V]],
       ['hiddenStates', m.graph.outputs.hiddenStates, [L + 1, 1, S, D]],
@@ -355,6 +365,9 @@ export class Engine {
         for (let t = w.scoreFrom; t < w.scoreTo; t++) {
           const i = t - w.start; // position in the window; the logits there predict ids[t]
           const r = rowStats(logits, (b * S + i) * V, V, ids[t], topK, tokenText);
+          if (Number.isNaN(r.nats)) {
+            throw new ProbeError('RUNTIME', `the ${direction} model produced NaN logits at token ${t} (model pack ${this.pack.dir})`);
+          }
           scores[t] = r.score;
           nats[t] = r.nats;
         }
@@ -375,8 +388,35 @@ function checkCancel(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new ProbeError('CANCELLED', 'the probe was cancelled');
 }
 
+function inputType(s: Session, name: string): string {
+  const m = (s.inputMetadata ?? []).find((x) => x.name === name);
+  return m && m.isTensor ? String(m.type) : 'int64';
+}
+
+function intTensor(type: string, B: number, S: number, at: (b: number, i: number) => number): ort.Tensor {
+  if (type === 'int32') {
+    const d = new Int32Array(B * S);
+    for (let b = 0; b < B; b++) for (let i = 0; i < S; i++) d[b * S + i] = at(b, i);
+    return new ort.Tensor('int32', d, [B, S]);
+  }
+  const d = new BigInt64Array(B * S);
+  for (let b = 0; b < B; b++) for (let i = 0; i < S; i++) d[b * S + i] = BigInt(at(b, i));
+  return new ort.Tensor('int64', d, [B, S]);
+}
+
 function checkNames(pack: LoadedPack, direction: Direction, s: Session): void {
   const g = pack.manifest.graph;
+  const extra = s.inputNames.filter((n) => n !== g.inputs.inputIds && n !== 'attention_mask');
+  if (extra.length) {
+    throw new ProbeError(
+      'BAD_PACK',
+      `model pack ${pack.dir}: the ${direction} graph has inputs ${extra.map((n) => JSON.stringify(n)).join(', ')} besides graph.inputs.inputIds: expected only input_ids (and optionally attention_mask), docs/model-pack.md`,
+    );
+  }
+  const t = inputType(s, g.inputs.inputIds);
+  if (t !== 'int64' && t !== 'int32') {
+    throw new ProbeError('BAD_PACK', `model pack ${pack.dir}: ${direction} graph input "${g.inputs.inputIds}": expected int64 token ids, got ${t}`);
+  }
   if (!s.inputNames.includes(g.inputs.inputIds)) {
     throw new ProbeError(
       'BAD_PACK',
