@@ -8,6 +8,7 @@ import type { Ctx } from './context';
 import { toCsv, toJson } from './export';
 import { MEASURES, type Measure } from './heatmap';
 import { paragraphAt } from './text';
+import { fitProbesOnWorkspace } from './fitProbes';
 
 /** Shows a notification only for probes that take longer than this (model loading, long texts). */
 const NOTIFY_AFTER_MS = 400;
@@ -41,6 +42,7 @@ export function registerCommands(ctx: Ctx): void {
     if (pick) await ctx.config.setMeasure(pick.m);
   });
   for (const m of MEASURES) reg(`lmProbe.heatmap.${m}`, () => ctx.config.setMeasure(m));
+  reg('lmProbe.fitProbes', () => fitProbesOnWorkspace(ctx));
   reg('lmProbe.restartEngine', () => {
     ctx.running?.abort();
     ctx.client.stop();
