@@ -17,15 +17,48 @@ export function visible(s: string): string {
   return out;
 }
 
+/** Terminal columns of one code point: 0 for combining marks and joiners, 2 for wide (CJK, emoji), else 1. */
+function cpWidth(c: number): number {
+  if ((c >= 0x300 && c <= 0x36f) || c === 0x200d || (c >= 0xfe00 && c <= 0xfe0f) || (c >= 0x1f3fb && c <= 0x1f3ff)) return 0;
+  if (
+    (c >= 0x1100 && c <= 0x115f) ||
+    (c >= 0x2e80 && c <= 0xa4cf) ||
+    (c >= 0xac00 && c <= 0xd7a3) ||
+    (c >= 0xf900 && c <= 0xfaff) ||
+    (c >= 0xfe30 && c <= 0xfe4f) ||
+    (c >= 0xff00 && c <= 0xff60) ||
+    (c >= 0xffe0 && c <= 0xffe6) ||
+    (c >= 0x1f000 && c <= 0x1faff) ||
+    (c >= 0x20000 && c <= 0x3fffd)
+  ) {
+    return 2;
+  }
+  return 1;
+}
+
+function width(s: string): number {
+  let w = 0;
+  for (const ch of s) w += cpWidth(ch.codePointAt(0)!);
+  return w;
+}
+
 function pad(s: string, n: number, right = false): string {
-  const len = [...s].length;
+  const len = width(s);
   if (len >= n) return s;
   return right ? ' '.repeat(n - len) + s : s + ' '.repeat(n - len);
 }
 
 function clip(s: string, n: number): string {
-  const cps = [...s];
-  return cps.length <= n ? s : cps.slice(0, n - 1).join('') + '…';
+  if (width(s) <= n) return s;
+  let out = '';
+  let w = 0;
+  for (const ch of s) {
+    const cw = cpWidth(ch.codePointAt(0)!);
+    if (w + cw > n - 1) break;
+    out += ch;
+    w += cw;
+  }
+  return out + '…';
 }
 
 function score(s: TokenScore | null): [string, string] {
