@@ -15,7 +15,14 @@ export function paragraphAt(lineAt: (n: number) => string, lineCount: number, li
 
 /** Token text with whitespace made visible, for hovers and the panel (· for space, ⏎ for newline). */
 export function visible(text: string): string {
-  return text.replace(/ /g, '·').replace(/\r\n|\n|\r/g, '⏎').replace(/\t/g, '⇥') || '∅';
+  return (
+    text
+      .replace(/ /g, '·')
+      .replace(/\r\n|\n|\r/g, '⏎')
+      .replace(/\t/g, '⇥')
+      // eslint-disable-next-line no-control-regex
+      .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`) || '∅'
+  );
 }
 
 /** Escapes text for a Markdown code span by choosing a fence longer than any backtick run. */
