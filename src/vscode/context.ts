@@ -23,7 +23,7 @@ export class Ctx implements vscode.Disposable {
   /** The running probe, aborted when a new one starts or the user cancels. */
   running: AbortController | undefined;
   /** Analysis options asked for by the panel's analysis views, used by the next probes. */
-  analyses: ProbeOptions['analyses'];
+  analyses: ProbeOptions['analyses'] = { futureLens: true, importance: {}, geometry: true };
   /** Provider fallbacks already reported to the user (reported once, not on every probe). */
   readonly reportedFallbacks = new Set<string>();
 
