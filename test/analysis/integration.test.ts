@@ -52,7 +52,7 @@ test('fit-probes: one map per (layer, offset), identity at (L, 1), penalties fro
   const id = probes.get(L, 1)!;
   assert.ok(id.identity);
   for (const m of probes.maps) if (!m.identity) assert.ok(h.lambdaGrid.includes(m.lambda!) && m.heldOutMse! > 0);
-  assert.ok(h.fittedOn.tokens >= 6000 && h.fittedOn.heldOutTokens > 0);
+  assert.ok(h.fittedOn.tokens >= 3000 && h.fittedOn.tokens <= 6000 + 255 && h.fittedOn.heldOutTokens > 0, JSON.stringify(h.fittedOn));
   assert.equal(h.bigram!.next[0].length, engine.pack.manifest.architecture.vocabSize);
 });
 
@@ -150,7 +150,9 @@ test('probe(): a selection longer than the context is analysed on the last windo
   // default target: the last token, the last window
   const r2 = await engine.probe(text, { forwardOnly: true, analyses: { importance: {} } });
   assert.deepEqual(r2.analyses!.window, { start: r.tokens.length - W, end: r.tokens.length });
-  await assert.rejects(engine.probe(text, { analyses: { importance: { target: 10_000 } } }), /target must be a token index/);
+  const r3 = await engine.probe(text, { forwardOnly: true, analyses: { importance: { target: 10_000 } } });
+  assert.equal(r3.analyses!.importance!.target, r.tokens.length - 1);
+  assert.ok(r3.analyses!.notes!.some((n) => /not a token index of this selection/.test(n)));
 });
 
 test('probe(): a pack without probes says so in notes', async () => {

@@ -62,9 +62,11 @@ export async function runAnalyses(engine: AnalysisEngine, result: ProbeResult, o
   const N = result.tokens.length;
   const W = m.contextLength - 1;
   const impOpts = typeof want.importance === 'object' ? want.importance : {};
-  const target = impOpts.target ?? N - 1;
+  let target = impOpts.target ?? N - 1;
   if (want.importance && (!Number.isInteger(target) || target < 0 || target >= N)) {
-    throw new ProbeError('BAD_ARGUMENT', `importance: target must be a token index in 0..${N - 1}, got ${target}`);
+    // A target left over from an earlier, longer selection: fall back to the last token.
+    notes.push(`importance: target ${target} is not a token index of this selection (0..${N - 1}); the last token is the target`);
+    target = N - 1;
   }
   const win = analysisWindow(N, W, target);
   if (N > W) notes.push(`the selection is ${N} tokens, longer than the model's context (${W} after BOS): the analyses read tokens ${win.start}..${win.end - 1}, the last window that contains the target token ${target}`);
