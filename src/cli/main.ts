@@ -4,6 +4,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { Engine } from '../engine/engine';
 import { isProbeError, type ProbeErrorCode } from '../engine/errors';
 import type { EngineOptions } from '../engine/api';
+import type { ProbeResult } from '../engine/schema';
 import { CliError, EXIT, readStdin, readTextFile } from './io';
 import { formatTable } from './format';
 import { formatCorpus, runCorpus } from './corpus';
@@ -80,6 +81,22 @@ function write(s: string): Promise<void> {
   });
 }
 
+/**
+ * Writes a ProbeResult as one line of JSON without building one giant string: a long text's
+ * result can be hundreds of MB of JSON, past what one V8 string holds. Same bytes as
+ * JSON.stringify(r) (a JSON string value cannot contain the unescaped key "tokens":[]).
+ */
+async function writeResultJson(r: ProbeResult): Promise<void> {
+  const shell = JSON.stringify({ ...r, tokens: [] });
+  const at = shell.indexOf('"tokens":[]') + '"tokens":['.length;
+  await write(shell.slice(0, at));
+  for (let i = 0; i < r.tokens.length; i += 2000) {
+    const part = r.tokens.slice(i, i + 2000).map((t) => JSON.stringify(t)).join(',');
+    await write(i === 0 ? part : ',' + part);
+  }
+  await write(shell.slice(at) + '\n');
+}
+
 function warn(msg: string): void {
   process.stderr.write(`lm-probe: warning: ${msg}\n`);
 }
@@ -115,7 +132,8 @@ const COMMANDS: Record<string, Command> = {
         reportFallbacks(engine);
         const r = await engine.probe(text, { topK, maxTokens, forwardOnly: v['forward-only'] === true, signal: ctx.signal });
         for (const w of r.warnings) warn(w);
-        await write(v.json ? JSON.stringify(r) + '\n' : formatTable(r, { summaryOnly: v.summary === true }));
+        if (v.json) await writeResultJson(r);
+        else await write(formatTable(r, { summaryOnly: v.summary === true }));
       } finally {
         await engine.dispose();
       }

@@ -161,3 +161,13 @@ test('Ctrl-C (SIGINT) cancels between windows: exit 130, one message', async () 
   assert.match(stderr, /error: the probe was cancelled/);
   assert.doesNotMatch(stderr, /\n\s+at /);
 });
+
+test('probe --json streams the same JSON as JSON.stringify, even when the text holds "tokens":[]', () => {
+  const text = 'key "tokens":[] and "tokens":[1] 😀';
+  const r = cli(['probe', '--model', MARKOV, '--json', '--text', text]);
+  assert.equal(r.code, 0, r.stderr);
+  const res = JSON.parse(r.stdout) as ProbeResult;
+  assert.equal(res.text, text);
+  assert.equal(r.stdout, JSON.stringify(res) + '\n');
+  assert.equal(checkCover(text, res.tokens.map((t) => [t.start, t.end])), null);
+});
