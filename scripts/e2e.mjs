@@ -193,9 +193,11 @@ async function palette(command) {
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible', timeout: 10_000 });
   await input.fill(`>${command}`);
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: command }).first();
+  // Click the row whose label is exactly the command (Enter would take the first fuzzy match).
+  const exact = new RegExp(`^${command.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+  const row = page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: exact }) }).first();
   await row.waitFor({ timeout: 10_000 });
-  await page.keyboard.press('Enter');
+  await row.click();
 }
 
 async function openFile(name) {
@@ -351,16 +353,61 @@ try {
     await waitDecorations(1, 10_000);
   });
 
-  await step('annotations follow edits: typing a line above keeps the heatmap on the same words', async () => {
+  await step('annotations follow edits: a line typed above shifts them, an edit inside a token drops only that token', async () => {
     await page.locator('.monaco-editor .view-lines').first().click({ position: { x: 5, y: 5 } });
     await page.keyboard.press('Control+Home');
     const n0 = await decorated().count();
-    await page.keyboard.type('New first line.\n');
+    await page.keyboard.type('New first line.');
+    await page.keyboard.press('Escape'); // no suggestion may take the Enter
+    await page.keyboard.press('Enter');
     await sleep(800);
     const n1 = await decorated().count();
     expect(n1 === n0, `decorated span count changed from ${n0} to ${n1} after an edit outside the probe`);
-    await page.keyboard.press('Control+z');
+    // Line 4 is now "A language model ...": type inside "language".
+    await page.keyboard.press('Control+Home');
+    for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Home');
+    for (let i = 0; i < 5; i++) await page.keyboard.press('ArrowRight');
+    await page.keyboard.type('X');
+    await sleep(800);
+    const n2 = await decorated().count();
+    expect(n2 < n1, `the edited token kept its decoration (${n1} -> ${n2})`);
+    await shot('dark-07-after-edits');
+    // Put the text back: remove the X and the added first line.
+    await page.keyboard.press('Backspace');
+    await page.keyboard.press('Control+Home');
+    await page.keyboard.press('Shift+ArrowDown');
+    await page.keyboard.press('Delete');
+    await sleep(300);
+    const first = await page.locator('.monaco-editor .view-line').first().innerText();
+    expect(/Arrows\s+of\s+time/.test(first), `could not restore the first line: "${first}"`);
+  });
+
+  await step('the panel keeps its content across hide and show', async () => {
+    await palette('View: Show Explorer');
+    await page.locator('.explorer-folders-view, .explorer-viewlet').first().waitFor({ timeout: 10_000 });
     await sleep(500);
+    await palette('LM Probe: Show panel');
+    const summary = panel().locator('#summary');
+    await summary.waitFor({ state: 'visible', timeout: 15_000 });
+    const t = await summary.innerText();
+    expect(/Tokens\s*\d+/.test(t), `summary after show: ${t}`);
+  });
+
+  await step('"LM Probe: Export results..." writes the per-token CSV', async () => {
+    await page.locator('.monaco-editor .view-lines').first().click({ position: { x: 5, y: 5 } });
+    await palette('LM Probe: Export results...');
+    // code-server's save dialog is VS Code's simple file dialog: a path input, prefilled.
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible', timeout: 10_000 });
+    await until(async () => /lmprobe\.csv$/.test(await input.inputValue()), 'the save dialog proposes sample.lmprobe.csv');
+    await page.keyboard.press('Enter');
+    const file = join(ws, 'sample.lmprobe.csv');
+    await until(async () => existsSync(file) && readFileSync(file, 'utf8').length > 0, `${file} is written`);
+    const lines = readFileSync(file, 'utf8').trim().split(/\r?\n/);
+    expect(lines[0].startsWith('index,start,end,token_id,text,fw_surprisal_bits'), `CSV header: ${lines[0]}`);
+    expect(lines.length > 50, `only ${lines.length} CSV lines`);
+    log(`  exported ${readFileSync(file).length} bytes`);
   });
 
   if (!process.env.E2E_SKIP_BIG) {
@@ -368,7 +415,7 @@ try {
       await openFile('big.ts');
       await page.keyboard.press('Control+a');
       await page.keyboard.press('Control+Alt+p'); // the default keybinding
-      const toast = await notification('LM Probe', 30_000);
+      const toast = await notification(/windows|loading the model/, 30_000);
       await sleep(2500);
       await shot('big-01-progress');
       const t0 = Date.now();
@@ -385,8 +432,11 @@ try {
       expect(pids.length === 1, `expected one engine process, found ${pids.join(',') || 'none'}`);
       process.kill(pids[0], 'SIGKILL');
       log(`  killed engine pid ${pids[0]}`);
-      await notification('engine process was killed', 15_000);
+      const crashToast = await notification('engine process was killed', 15_000);
       await shot('big-02-engine-killed');
+      await crashToast.hover();
+      await crashToast.locator('.codicon-notifications-clear, .codicon-close').first().click();
+      await crashToast.waitFor({ state: 'hidden', timeout: 5000 });
       await page.locator('.monaco-editor .view-lines').first().click({ position: { x: 5, y: 5 } });
       await page.keyboard.press('Control+Home');
       for (let i = 0; i < 6; i++) await page.keyboard.press('Shift+ArrowDown');
@@ -399,7 +449,7 @@ try {
     await step('cancelling a long probe from the notification stops it', async () => {
       await page.keyboard.press('Control+a');
       await palette('LM Probe: Probe selection');
-      const toast = await notification('LM Probe', 30_000);
+      const toast = await notification(/windows|loading the model/, 30_000);
       await sleep(1500);
       await toast.hover();
       const cancel = toast.locator('.monaco-button, a.action-label, .codicon-notifications-clear').filter({ hasText: /Cancel/ }).first();
@@ -415,7 +465,7 @@ try {
       await page.keyboard.press('Control+a');
       const t0 = Date.now();
       await palette('LM Probe: Probe selection');
-      await notification('LM Probe', 30_000);
+      await notification(/windows|loading the model/, 30_000);
       const summary = panel().locator('#summary');
       let t = '';
       while (Date.now() - t0 < 400_000) {
@@ -439,7 +489,7 @@ try {
 
   await step('light theme: switching the color theme needs no reload', async () => {
     await palette('Preferences: Color Theme');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Dark Modern' }).first().waitFor({ timeout: 10_000 });
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Light Modern' }).first().waitFor({ timeout: 10_000 });
     const input = page.locator('.quick-input-widget input');
     await input.fill('Light Modern');
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Light Modern' }).first().waitFor();
