@@ -21,7 +21,7 @@ export interface RunOutput {
 
 /** Upper bound on logits per batched session.run (floats): keeps memory flat on long texts. */
 const MAX_BATCH_FLOATS = 4 * 1024 * 1024;
-const MAX_BATCH_WINDOWS = 4;
+const MAX_BATCH_WINDOWS = 64;
 
 export class Engine {
   private sessions: Partial<Record<Direction, Session>> = {};
