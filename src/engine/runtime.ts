@@ -63,6 +63,9 @@ function sessionOptions(provider: string): ort.InferenceSession.SessionOptions {
     executionProviders: [provider],
     logSeverityLevel: 3,
     graphOptimizationLevel: 'all',
+    // Without the arena, memory returns to the system between windows (peak RSS on a 20k-character
+    // probe: 330 MB instead of 400 MB, same CPU time).
+    enableCpuMemArena: false,
   };
 }
 
