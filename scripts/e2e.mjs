@@ -8,7 +8,7 @@
 // Runs the real engine (no mocks) on models/default, or test/fixtures/markov-pack when
 // models/default is absent. Exits non-zero on failure; the last line is "e2e: N passed, M failed".
 //
-// Options (environment): E2E_SKIP_PACKAGE=1 reuses the newest *.vsix; E2E_SKIP_BIG=1 skips the
+// Options (environment): E2E_PACK=DIR probes with that pack; E2E_SKIP_PACKAGE=1 reuses the newest *.vsix; E2E_SKIP_BIG=1 skips the
 // 20,000-token steps; E2E_HEADED=1 shows the browser (needs a display).
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -70,8 +70,9 @@ if (process.env.E2E_SKIP_PACKAGE) {
 expect(vsix && existsSync(vsix), 'no VSIX was built');
 log(`VSIX ${vsix}: ${(statSync(vsix).size / 1024 / 1024).toFixed(1)} MiB`);
 
-const bundledPack = existsSync(join(root, 'models/default/manifest.json'));
-const packDir = bundledPack ? '' : join(root, 'test/fixtures/markov-pack');
+// E2E_PACK=DIR forces a pack through the lmProbe.modelPath setting (e.g. test/fixtures/markov-pack).
+const bundledPack = !process.env.E2E_PACK && existsSync(join(root, 'models/default/manifest.json'));
+const packDir = bundledPack ? '' : resolve(process.env.E2E_PACK ?? join(root, 'test/fixtures/markov-pack'));
 log(bundledPack ? 'model pack: models/default (bundled in the VSIX)' : `model pack: ${packDir} (models/default is absent)`);
 
 // ---- 2. a fresh profile, workspace and extensions folder
@@ -248,8 +249,13 @@ async function probeSampleAndCheck(theme) {
     await shot(`${pre}01-selection`);
   });
   await step(`${theme}: "LM Probe: Probe selection" from the palette colors the tokens`, async () => {
+    if ((await decorated().count()) > 0) {
+      await palette('LM Probe: Clear annotations');
+      await until(async () => (await decorated().count()) === 0, 'the previous annotations are cleared');
+    }
     await palette('LM Probe: Probe selection');
     const n = await waitDecorations(5, 120_000);
+    await until(async () => !/%|…/.test(await lmStatus().innerText()), 'the status bar shows the result', 60_000);
     log(`  ${n} decorated spans in view`);
     await page.keyboard.press('Escape');
     await page.keyboard.press('ArrowLeft'); // collapse the selection so that its highlight does not tint the heatmap
@@ -297,6 +303,11 @@ async function probeSampleAndCheck(theme) {
     await panel().locator('#charts').scrollIntoViewIfNeeded();
     await sleep(300);
     await shot(`${pre}04b-panel-charts`);
+    if ((await panel().locator('#analyses > *').count()) > 0) {
+      await panel().locator('#analyses').scrollIntoViewIfNeeded();
+      await sleep(300);
+      await shot(`${pre}04c-panel-analyses`);
+    }
     await panel().locator('#summary').scrollIntoViewIfNeeded();
   });
   await step(`${theme}: a click on a token in the panel selects it in the editor`, async () => {

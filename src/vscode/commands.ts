@@ -130,7 +130,8 @@ export async function probeSelection(ctx: Ctx, again?: { uri: vscode.Uri; start:
           let last = 0;
           report = (x) => {
             const pctDone = x.total > 0 ? (100 * x.done) / x.total : 0;
-            p.report({ message: `${x.stage}: ${x.done} of ${x.total} windows`, increment: pctDone - last });
+            const analysing = x.done >= x.total && !!ctx.analyses;
+            p.report({ message: analysing ? 'running the analyses…' : `${x.stage}: ${x.done} of ${x.total} windows`, increment: pctDone - last });
             last = pctDone;
           };
           p.report({ message: progress ? `${progress.stage}: ${progress.done} of ${progress.total} windows` : 'loading the model pack…' });
@@ -154,8 +155,11 @@ export async function probeSelection(ctx: Ctx, again?: { uri: vscode.Uri; start:
       onProgress: (x) => {
         progress = x;
         report?.(x);
-        ctx.status.busy(`${Math.round((100 * x.done) / Math.max(1, x.total))}%`);
-        ctx.panel.busy(`${x.stage}`, { done: x.done, total: x.total });
+        // After the last window the engine runs the analyses (one window each), without progress.
+        const analysing = x.done >= x.total && !!ctx.analyses;
+        ctx.status.busy(analysing ? 'analyses…' : `${Math.round((100 * x.done) / Math.max(1, x.total))}%`);
+        if (analysing) ctx.panel.busy('running the analyses…');
+        else ctx.panel.busy(`${x.stage}`, { done: x.done, total: x.total });
       },
     },
   );
