@@ -1,0 +1,93 @@
+// The real engine host (dist/engineHost.js, built by `npm test`) on the Markov fixture pack:
+// offsets of a CRLF + emoji selection inside a larger document, cancellation, and a kill mid-probe
+// followed by a probe that works.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { EngineClient } from '../../src/host/client';
+import { HostError } from '../../src/host/protocol';
+import { SpanTable } from '../../src/vscode/annotations';
+
+const root = join(__dirname, '..', '..');
+const hostScript = join(root, 'dist', 'engineHost.js');
+const packDir = join(root, 'test', 'fixtures', 'markov-pack');
+const skip = !existsSync(hostScript) || !existsSync(join(packDir, 'manifest.json')) ? 'dist/engineHost.js or the Markov pack is missing (run npm run build)' : false;
+
+test('offsets of a probed CRLF selection map back onto the document text', { skip }, async () => {
+  const c = new EngineClient({ hostScript });
+  try {
+    const doc = 'Header line\r\n\r\nThe café — naïve 😀 text,\r\nsecond line\tend.\r\nTrailer';
+    const start = doc.indexOf('The');
+    const end = doc.indexOf('Trailer');
+    const text = doc.slice(start, end); // what document.getText(range) returns
+    const r = await c.request('probe', { packDir, text, options: { topK: 3 } });
+    assert.equal(r.text, text);
+    const spans = SpanTable.fromTokens(r.tokens, start);
+    // Tokens that carry part of a character's bytes share that character's range (an emoji split
+    // into byte tokens): count each character once.
+    let covered = '';
+    let reached = start;
+    for (let p = 0; p < spans.size; p++) {
+      const t = r.tokens[spans.tokenIndex[p]];
+      assert.equal(doc.slice(spans.starts[p], spans.ends[p]), t.text, `token ${t.index}`);
+      assert.ok(spans.ends[p] >= reached, 'ends never go backwards');
+      covered += doc.slice(Math.max(reached, spans.starts[p]), spans.ends[p]);
+      reached = Math.max(reached, spans.ends[p]);
+    }
+    assert.equal(covered, text, 'the tokens cover the selection exactly');
+    // The hover lookup finds the token under every character.
+    for (let off = start; off < end; off++) assert.ok(spans.find(off) >= 0, `no token at ${off}`);
+    assert.equal(spans.find(start - 1), -1);
+    assert.equal(spans.find(end), -1);
+  } finally {
+    c.dispose();
+  }
+});
+
+test('a probe killed mid-run fails with HOST_CRASHED and the next probe works', { skip }, async () => {
+  const crashes: string[] = [];
+  const c = new EngineClient({ hostScript, onCrash: (m) => crashes.push(m) });
+  try {
+    const long = 'the quick brown fox jumps over the lazy dog. '.repeat(400);
+    let killed = false;
+    const p = c.request('probe', { packDir, text: long, options: {} }, {
+      onProgress: () => {
+        if (!killed && c.pid) {
+          killed = true;
+          process.kill(c.pid, 'SIGKILL');
+        }
+      },
+    });
+    await assert.rejects(p, (e: HostError) => e.code === 'HOST_CRASHED');
+    assert.equal(crashes.length, 1);
+    const r = await c.request('probe', { packDir, text: 'after the crash', options: {} });
+    assert.ok(r.tokens.length > 0);
+  } finally {
+    c.dispose();
+  }
+});
+
+test('cancelling a long probe rejects with CANCELLED; the host serves the next one', { skip }, async () => {
+  const c = new EngineClient({ hostScript });
+  try {
+    const long = 'colorless green ideas sleep furiously. '.repeat(600);
+    const ac = new AbortController();
+    const p = c.request('probe', { packDir, text: long, options: {} }, { signal: ac.signal, onProgress: () => ac.abort() });
+    await assert.rejects(p, (e: HostError) => e.code === 'CANCELLED');
+    const r = await c.request('probe', { packDir, text: 'next one', options: {} });
+    assert.ok(r.tokens.length > 0);
+  } finally {
+    c.dispose();
+  }
+});
+
+test('engine errors keep their code (EMPTY_TEXT, PACK_NOT_FOUND)', { skip }, async () => {
+  const c = new EngineClient({ hostScript });
+  try {
+    await assert.rejects(c.request('probe', { packDir, text: '   ', options: {} }), (e: HostError) => e.code === 'EMPTY_TEXT');
+    await assert.rejects(c.request('probe', { packDir: join(root, 'no-such-pack'), text: 'x', options: {} }), (e: HostError) => /PACK_NOT_FOUND|BAD_PACK/.test(e.code));
+  } finally {
+    c.dispose();
+  }
+});
