@@ -510,6 +510,18 @@ try {
   });
   await probeSampleAndCheck('light');
 
+  await step('high-contrast theme: the heatmap and the panel follow the theme without a new probe', async () => {
+    await palette('Preferences: Color Theme');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Light Modern' }).first().waitFor({ timeout: 10_000 });
+    await page.locator('.quick-input-widget input').fill('Dark High Contrast');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Dark High Contrast' }).first().waitFor({ timeout: 10_000 });
+    await page.keyboard.press('Enter');
+    await page.locator('.monaco-workbench.hc-black').waitFor({ timeout: 20_000 });
+    await sleep(1500);
+    expect((await decorated().count()) > 0, 'no decorations after the theme change');
+    await shot('hc-01-heatmap-panel');
+  });
+
   await step('"LM Probe: Clear annotations" removes the heatmap', async () => {
     await palette('LM Probe: Clear annotations');
     await sleep(1000);
