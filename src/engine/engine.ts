@@ -335,6 +335,21 @@ export class Engine {
         );
       }
     }
+    // The graph must take the full context the manifest promises (position embeddings, masks).
+    const N = m.contextLength;
+    let full;
+    try {
+      full = await this.exec(this.session(direction), [new Array<number>(N).fill(m.bos.id)], false);
+    } catch (e) {
+      if (isProbeError(e) && e.code === 'RUNTIME') {
+        throw new ProbeError('BAD_PACK', `model pack ${this.pack.dir}: field "contextLength": the ${direction} graph fails on ${N} positions: ${e.message.replace(/^ONNX Runtime failed on model pack [^:]*: /, '')}`);
+      }
+      throw e;
+    }
+    const fd = full.dims.logits;
+    if (fd.length !== 3 || fd[1] !== N || fd[2] !== V) {
+      throw new ProbeError('BAD_PACK', `model pack ${this.pack.dir}: ${direction} graph output "${m.graph.outputs.logits}": expected shape [1, ${N}, ${V}] at contextLength ${N}, got [${fd.join(', ')}]`);
+    }
   }
 
   /** Scores every token of `ids` in one direction with the overlapping windows of planWindows(). */

@@ -123,3 +123,8 @@ test('a normalizer that rewrites the text: TOKENIZER_MISMATCH at probe time, not
     await e.dispose();
   }
 });
+
+test('a contextLength longer than the graph takes', refuses(
+  tempPack(TINY, (m) => (m.contextLength = 64)),
+  'BAD_PACK', /field "contextLength": the forward graph fails on 64 positions/,
+));
