@@ -27,7 +27,7 @@ const saveUi = () => vscode.setState(ui);
 
 let result: ProbeResult | null = null;
 let source: ResultSource | null = null;
-let settings: PanelSettings = { measure: 'forward', thresholds: [2, 5, 8, 12], colors: {} };
+let settings: PanelSettings = { measure: 'forward', thresholds: [2, 6, 10, 14], colors: {} };
 let charts: Chart[] = [];
 let cleanups: (() => void)[] = [];
 

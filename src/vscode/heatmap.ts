@@ -36,7 +36,7 @@ export const RANK_BUCKETS: readonly BucketDef[] = [
   { color: 'lmProbe.rank.rest', label: 'rest' },
 ];
 
-export const DEFAULT_THRESHOLDS_BITS = [2, 5, 8, 12] as const;
+export const DEFAULT_THRESHOLDS_BITS = [2, 6, 10, 14] as const;
 
 export function bucketsOf(measure: Measure): readonly BucketDef[] {
   switch (measure) {
