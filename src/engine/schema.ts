@@ -127,7 +127,7 @@ export interface ImportanceResult {
   attention: (number | null)[][];
   /** Lasso coefficient of each earlier token j (j < target) at `alpha`; null outside the window. */
   lasso: (number | null)[];
-  /** Regularization path, alpha_max down to 1e-3 alpha_max (log-spaced, warm-started); coef indexed like `lasso`. */
+  /** Regularization path, alpha_max down to alpha_max / 100 (log-spaced, warm-started, sklearn's default tol); coef indexed like `lasso`. */
   path: { alpha: number; coef: (number | null)[] }[];
   /** Spearman rank correlation of attention (at attentionLayer) and |lasso|; overlap of their top-k sets / k. */
   agreement: { spearman: number | null; topKOverlap: number; k: number };
@@ -154,8 +154,9 @@ export interface Analyses {
   geometry?: GeometryResult;
   /** Why an analysis that was asked for is missing (for example: the pack has no probes), and what was restricted. */
   notes?: string[];
-  /** Wall time of the analyses, milliseconds. */
+  /** Wall time of the analyses, milliseconds, and its parts (the forward pass with hidden states, each analysis). */
   ms: number;
+  timingsMs?: { run: number; futureLens?: number; importance?: number; geometry?: number };
 }
 
 export interface ProbeResult {

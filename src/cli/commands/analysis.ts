@@ -339,14 +339,14 @@ export const ANALYSIS_COMMANDS: Record<string, Command> = {
           geometry: true,
         };
         await engine.probe(source, { analyses }); // warm-up (sessions, head, probe file)
-        const rows: { surprisalMs: number; analysesMs: number; tokens: number }[] = [];
+        const rows: { surprisalMs: number; analysesMs: number; tokens: number; parts?: Record<string, number | undefined> }[] = [];
         for (let i = 0; i < repeat; i++) {
           const t0 = performance.now();
           const plain = await engine.probe(source, {});
           const t1 = performance.now();
           const full2 = await engine.probe(source, { analyses });
           const t2 = performance.now();
-          rows.push({ surprisalMs: t1 - t0, analysesMs: full2.analyses?.ms ?? t2 - t1 - (t1 - t0), tokens: plain.tokens.length });
+          rows.push({ surprisalMs: t1 - t0, analysesMs: full2.analyses?.ms ?? t2 - t1 - (t1 - t0), tokens: plain.tokens.length, parts: full2.analyses?.timingsMs });
           void full2;
         }
         const med = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];

@@ -6,7 +6,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { ProbeError } from '../errors';
 import type { AnalysisEngine, RunOutputLike } from './host';
-import { batchedXtY, runHead } from './host';
+import { batchedXtY, runHead, top1Logits } from './host';
 import type { BigramTable, LoadedProbes, ProbeMapData, ProbesHeader } from './probes';
 import { RidgeStats, heldOutMse, solveRidge } from './ridge';
 
@@ -35,22 +35,41 @@ export async function decodeWindow(
   const ids: Int32Array[] = keys.map(() => new Int32Array(T));
   const probs: Float32Array[] = keys.map(() => new Float32Array(T));
   const pending: number[] = [];
+  const identity: number[] = [];
   keys.forEach((k, i) => {
     const m = probes.get(k.layer, k.offset);
     if (!m) throw new ProbeError('BAD_ARGUMENT', `probe file ${probes.path} has no map for layer ${k.layer}, offset ${k.offset}`);
-    if (m.identity && k.layer === out.dims.L) top1Rows(out.logits, V, T, ids[i], probs[i]);
+    if (m.identity && k.layer === out.dims.L) identity.push(i);
     else pending.push(i);
   });
+  // The identity probe at (L, 1) is the model itself: its own logits, no head pass.
+  for (const i of identity) await top1Logits(out.logits, T, V, ids[i], probs[i]);
   const perBatch = Math.max(1, Math.floor(HEAD_BATCH_FLOATS / (T * V)));
   for (let p0 = 0; p0 < pending.length; p0 += perBatch) {
     const group = pending.slice(p0, p0 + perBatch);
-    const y = new Float32Array(group.length * T * D);
+    // y = x A + b for the group's maps in one batched ONNX Runtime product: transpose(x')A.
+    const G = group.length;
+    const xT = new Float32Array(G * D * T);
+    const As = new Float32Array(G * D * D);
     group.forEach((i, g) => {
       const m = probes.get(keys[i].layer, keys[i].offset)!;
-      applyMap(hidden, keys[i].layer * T * D, T, D, m.a, m.bias, y, g * T * D);
+      const x0 = keys[i].layer * T * D;
+      for (let t = 0; t < T; t++) for (let d = 0; d < D; d++) xT[g * D * T + d * T + t] = hidden[x0 + t * D + d];
+      As.set(m.a, g * D * D);
     });
-    const logits = await runHead(engine, y, group.length * T);
-    group.forEach((i, g) => top1Rows(logits.subarray(g * T * V, (g + 1) * T * V), V, T, ids[i], probs[i]));
+    const y = await batchedXtY(xT, As, G, D, T, D);
+    group.forEach((i, g) => {
+      const b = probes.get(keys[i].layer, keys[i].offset)!.bias;
+      for (let t = 0; t < T; t++) for (let d = 0; d < D; d++) y[g * T * D + t * D + d] += b[d];
+    });
+    const logits = await runHead(engine, y, G * T);
+    const gi = new Int32Array(G * T);
+    const gp = new Float32Array(G * T);
+    await top1Logits(logits, G * T, V, gi, gp);
+    group.forEach((i, g) => {
+      ids[i].set(gi.subarray(g * T, (g + 1) * T));
+      probs[i].set(gp.subarray(g * T, (g + 1) * T));
+    });
   }
   return { keys, ids, probs };
 }

@@ -101,6 +101,15 @@ export interface ImportanceCore {
 /** Lasso tolerance for the panel: tight enough that the coefficients are the optimum to ~1e-8. */
 const IMPORTANCE_TOL = 1e-10;
 const IMPORTANCE_MAX_ITER = 20_000;
+/**
+ * The path is for display (and the slider's instant preview): 12 alphas from alpha_max down to
+ * alpha_max / 100, warm-started, scikit-learn's default tolerance. Smaller alphas take thousands of
+ * sweeps for coefficients nobody reads off a chart; the exact fit at the chosen alpha is separate.
+ */
+const PATH_POINTS = 12;
+const PATH_EPS = 1e-2;
+const PATH_TOL = 1e-4;
+const PATH_MAX_ITER = 1000;
 
 export function importanceCore(inp: ImportanceInput): ImportanceCore {
   const { states, target } = inp;
@@ -113,7 +122,7 @@ export function importanceCore(inp: ImportanceInput): ImportanceCore {
   const coef = fit ? Array.from(fit.coef) : [];
   const path =
     target > 0
-      ? lassoPath(X, y, { alphas: logAlphas(amax, inp.pathPoints ?? 20, 1e-3), tol: 1e-6, maxIter: 5000 }).map((p) => ({ alpha: p.alpha, coef: p.coef }))
+      ? lassoPath(X, y, { alphas: logAlphas(amax, inp.pathPoints ?? PATH_POINTS, PATH_EPS), tol: PATH_TOL, maxIter: PATH_MAX_ITER }).map((p) => ({ alpha: p.alpha, coef: p.coef }))
       : [];
   const k = Math.min(inp.k ?? 5, target);
   const att = inp.attention ? inp.attention[inp.attentionLayer] : null;

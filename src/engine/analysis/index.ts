@@ -72,24 +72,35 @@ export async function runAnalyses(engine: AnalysisEngine, result: ProbeResult, o
   if (N > W) notes.push(`the selection is ${N} tokens, longer than the model's context (${W} after BOS): the analyses read tokens ${win.start}..${win.end - 1}, the last window that contains the target token ${target}`);
   const analyses: Analyses = { window: win, ms: 0 };
   const ids = result.tokens.slice(win.start, win.end).map((t) => t.id);
+  const t1 = performance.now();
   const out = await engine.run('forward', ids);
+  const timings: NonNullable<Analyses['timingsMs']> = { run: performance.now() - t1 };
+  const timed = async <T>(key: 'futureLens' | 'importance' | 'geometry', f: () => T | Promise<T>): Promise<T> => {
+    const t = performance.now();
+    try {
+      return await f();
+    } finally {
+      timings[key] = performance.now() - t;
+    }
+  };
   if (!out.hidden) {
     notes.push(`model pack ${m.name} has no hidden states (graph.outputs.hiddenStates is null): future-token probes, importance and geometry are unavailable`);
   } else {
     if (want.futureLens) {
       try {
         const file = typeof want.futureLens === 'object' ? want.futureLens.probesFile : undefined;
-        analyses.futureLens = await futureLensOf(engine, probesFor(engine, file), out, result, win);
+        analyses.futureLens = await timed('futureLens', () => futureLensOf(engine, probesFor(engine, file), out, result, win));
       } catch (e) {
         if (!isProbeError(e)) throw e;
         notes.push(`future-token probes: ${e.message}`);
       }
     }
-    if (want.importance) analyses.importance = importanceOf(out, result, win, target, impOpts, notes);
-    if (want.geometry) analyses.geometry = geometryOf(out);
+    if (want.importance) analyses.importance = await timed('importance', () => importanceOf(out, result, win, target, impOpts, notes));
+    if (want.geometry) analyses.geometry = await timed('geometry', () => geometryOf(out));
   }
   if (notes.length) analyses.notes = notes;
   analyses.ms = performance.now() - t0;
+  analyses.timingsMs = timings;
   return analyses;
 }
 
