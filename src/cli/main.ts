@@ -61,7 +61,9 @@ const common: ParseArgsConfig['options'] = {
 
 function engineOptions(v: Values): EngineOptions {
   const p = typeof v.providers === 'string' ? v.providers.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
-  return p && p.length ? { providers: p } : {};
+  // Providers named on the command line are always tried; the default list skips one that failed
+  // on this machine in the last week (its failure, and Dawn's stderr noise, show once).
+  return p && p.length ? { providers: p } : { rememberProviderFailures: true };
 }
 
 function intOption(v: Values, name: string, def: number, min: number): number {

@@ -28,4 +28,9 @@ export interface ProbeOptions {
 export interface EngineOptions {
   /** Execution providers in order of preference; 'cpu' is always tried last. */
   providers?: string[];
+  /**
+   * Remember a provider that failed to start in a file under ~/.cache/lm-probe for a week and skip
+   * it (the CLI sets this: each run is a new process, and a failing WebGPU prints to stderr).
+   */
+  rememberProviderFailures?: boolean;
 }

@@ -70,7 +70,7 @@ export class Engine {
         const list = dirn === 'forward' ? providers : providers.slice(providers.indexOf(provider));
         let opened;
         try {
-          opened = await createSession(file, list);
+          opened = await createSession(file, list, { rememberFailures: opts.rememberProviderFailures });
         } catch (e) {
           throw new ProbeError('BAD_PACK', `model pack ${pack.dir}: field "${dirn}": ONNX Runtime cannot load ${pack.manifest[dirn]}: ${firstLine(e)}`);
         }

@@ -3,9 +3,12 @@
 // onnxruntime-node 1.30 does not fall back from a provider that fails to start (RECIPES.md:
 // ['webgpu', 'cpu'] throws on a machine without a GPU), so we try providers one at a time and
 // catch. A provider that failed is remembered for the life of the process and not tried again, so
-// the failure (and Dawn's stderr noise) shows once, not on every probe.
+// the failure (and Dawn's stderr noise) shows once, not on every probe. Short-lived processes (the
+// CLI) can also remember it on disk (rememberFailures), so that it shows once per machine.
 import * as ort from 'onnxruntime-node';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
 
 export type Session = ort.InferenceSession;
 export { ort };
@@ -69,12 +72,54 @@ function sessionOptions(provider: string): ort.InferenceSession.SessionOptions {
   };
 }
 
+// ---- provider failures remembered on disk (opt-in) ----------------------------------------------
+const REMEMBER_DAYS = 7;
+
+/** $LM_PROBE_CACHE_DIR, else $XDG_CACHE_HOME/lm-probe, else ~/.cache/lm-probe. */
+export function failureCacheFile(): string {
+  const base = process.env.LM_PROBE_CACHE_DIR || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'lm-probe');
+  return join(base, 'provider-failures.json');
+}
+
+function diskKey(provider: string): string {
+  return `${provider}|onnxruntime-node ${ort.env.versions?.common ?? '?'}|${process.platform}-${process.arch}`;
+}
+
+function readDiskFailures(): Record<string, { error: string; at: number }> {
+  try {
+    return JSON.parse(readFileSync(failureCacheFile(), 'utf8')) as Record<string, { error: string; at: number }>;
+  } catch {
+    return {};
+  }
+}
+
+function rememberOnDisk(provider: string, error: string): void {
+  try {
+    const all = readDiskFailures();
+    all[diskKey(provider)] = { error, at: Date.now() };
+    mkdirSync(dirname(failureCacheFile()), { recursive: true });
+    writeFileSync(failureCacheFile(), JSON.stringify(all, null, 1));
+  } catch {
+    /* a cache we cannot write only costs a retry */
+  }
+}
+
+function knownFailure(provider: string, useDisk: boolean): string | undefined {
+  const known = failed.get(provider);
+  if (known !== undefined || !useDisk || process.env.LM_PROBE_RETRY_PROVIDERS) return known;
+  const d = readDiskFailures()[diskKey(provider)];
+  if (!d || Date.now() - d.at > REMEMBER_DAYS * 86400_000) return undefined;
+  const msg = `${d.error} (failed earlier on this machine; set LM_PROBE_RETRY_PROVIDERS=1 or delete ${failureCacheFile()} to retry)`;
+  failed.set(provider, msg);
+  return msg;
+}
+
 /** Creates a session on the first provider of `providers` that starts. */
-export async function createSession(modelPath: string, providers: string[]): Promise<OpenedSession> {
+export async function createSession(modelPath: string, providers: string[], opts: { rememberFailures?: boolean } = {}): Promise<OpenedSession> {
   const fallbacks: { provider: string; error: string }[] = [];
   let lastError: unknown = null;
   for (const provider of providers) {
-    const known = failed.get(provider);
+    const known = provider === 'cpu' ? undefined : knownFailure(provider, opts.rememberFailures === true);
     if (known !== undefined) {
       fallbacks.push({ provider, error: known });
       continue;
@@ -88,6 +133,7 @@ export async function createSession(modelPath: string, providers: string[]): Pro
       // A cpu failure means the graph itself is broken: do not blame (or cache) the provider.
       if (provider === 'cpu') break;
       failed.set(provider, msg);
+      if (opts.rememberFailures) rememberOnDisk(provider, msg);
       fallbacks.push({ provider, error: msg });
     }
   }
@@ -98,4 +144,9 @@ export function firstLine(e: unknown): string {
   const s = e instanceof Error ? e.message : String(e);
   const line = s.split('\n').find((l) => l.trim()) ?? s;
   return line.length > 300 ? line.slice(0, 300) + '...' : line;
+}
+
+/** Forgets the failures remembered in this process (tests). */
+export function resetProviderFailures(): void {
+  failed.clear();
 }

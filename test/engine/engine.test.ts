@@ -4,7 +4,11 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Engine } from '../../src/engine/engine';
 import { ProbeError } from '../../src/engine/errors';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { planWindows } from '../../src/engine/surprisal';
+import { failureCacheFile, resetProviderFailures } from '../../src/engine/runtime';
 import { TINY, MARKOV, checkCover } from './helpers';
 
 const enginePromise = Engine.open(TINY);
@@ -203,4 +207,29 @@ test('concurrent probes on one engine give the same results as one at a time; di
   await e.dispose();
   assert.ok(cleaned);
   await assert.rejects(pending, (err: ProbeError) => err.code === 'DISPOSED');
+});
+
+test('provider failures are remembered on disk when asked (once per machine for the CLI)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lm-probe-cache-'));
+  const saved = process.env.LM_PROBE_CACHE_DIR;
+  process.env.LM_PROBE_CACHE_DIR = dir;
+  try {
+    resetProviderFailures();
+    const a = await Engine.open(MARKOV, { providers: ['no-such-ep'], rememberProviderFailures: true });
+    await a.dispose();
+    assert.equal(a.fallbacks[0].provider, 'no-such-ep');
+    assert.ok(existsSync(failureCacheFile()));
+    resetProviderFailures(); // as a new process would start
+    const b = await Engine.open(MARKOV, { providers: ['no-such-ep'], rememberProviderFailures: true });
+    await b.dispose();
+    assert.match(b.fallbacks[0].error, /failed earlier on this machine/);
+    resetProviderFailures();
+    const c = await Engine.open(MARKOV, { providers: ['no-such-ep'] });
+    await c.dispose();
+    assert.doesNotMatch(c.fallbacks[0].error, /failed earlier/, 'without the option the disk is not read');
+  } finally {
+    if (saved === undefined) delete process.env.LM_PROBE_CACHE_DIR;
+    else process.env.LM_PROBE_CACHE_DIR = saved;
+    rmSync(dir, { recursive: true });
+  }
 });
