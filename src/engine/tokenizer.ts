@@ -180,6 +180,17 @@ export class PackTokenizer {
       pos += tb.length;
     }
     if (pos !== bytes.length) this.mismatch(-1, pos, s, charStart);
+    // Hugging Face tokenizers match added tokens such as <|bos|> inside the text; say so, since the
+    // model then sees a control token where the text only spelled it.
+    const special = ids.findIndex((id) => this.added.has(id));
+    if (special >= 0) {
+      const n = ids.filter((id) => this.added.has(id)).length;
+      warnings.push(
+        `the text spells the special token ${JSON.stringify(this.added.get(ids[special]))} at offset ${offsets[special][0]}` +
+          (n > 1 ? ` (${n} special tokens in all)` : '') +
+          '; the tokenizer reads it as that token, not as plain text',
+      );
+    }
     return { ids, offsets, warnings };
   }
 

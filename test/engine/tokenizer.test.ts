@@ -79,6 +79,8 @@ test('the BOS token written in the text is the special token, with its own range
   const enc = tok.encode('x<|bos|>y');
   assert.deepEqual(enc.ids, [121, 0, 122]);
   assert.deepEqual(enc.offsets, [[0, 1], [1, 8], [8, 9]]);
+  assert.equal(enc.warnings.length, 1);
+  assert.match(enc.warnings[0], /special token "<\|bos\|>" at offset 1/);
 });
 
 test('property: offsets cover random hard Unicode in order', () => {
