@@ -14,7 +14,7 @@ import { CliError, EXIT, readStdin, readTextFile } from '../io';
 export const ANALYSIS_USAGE = `
 Analyses (future-token probes, token importance, geometry):
   lm-probe fit-probes  [--model DIR] --out FILE [--held-out FILE]... [--max-tokens N]
-                       [--lambdas a,b,...] [--set-manifest] FILE...
+                       [--lambdas a,b,...] [--target normalized|residual] [--set-manifest] FILE...
       fit future-token probes (ridge, penalty chosen on held-out text) on text FILEs; writes
       FILE (JSON header) and FILE's .bin; --set-manifest points the pack's manifest at FILE
       (FILE must then be inside the pack folder)
@@ -218,6 +218,12 @@ function analyzeCommand(part: 'all' | 'importance' | 'geometry' | 'futureLens'):
   };
 }
 
+function targetSpaceOf(raw: unknown): 'residual' | 'normalized' | undefined {
+  if (raw === undefined) return undefined;
+  if (raw === 'residual' || raw === 'normalized') return raw;
+  throw new CliError(EXIT.USAGE, `--target: expected residual or normalized, got ${JSON.stringify(raw)}`);
+}
+
 export const ANALYSIS_COMMANDS: Record<string, Command> = {
   'fit-probes': {
     options: {
@@ -227,6 +233,7 @@ export const ANALYSIS_COMMANDS: Record<string, Command> = {
       'max-tokens': { type: 'string' },
       lambdas: { type: 'string' },
       'set-manifest': { type: 'boolean' },
+      target: { type: 'string' },
     },
     allowPositionals: true,
     async run(v, pos, ctx) {
@@ -252,6 +259,7 @@ export const ANALYSIS_COMMANDS: Record<string, Command> = {
           heldOutFiles: held.length ? held : undefined,
           maxTokens: intOption(v, 'max-tokens', 200_000, 1),
           lambdas,
+          targetSpace: targetSpaceOf(v.target),
           onProgress: (p) => b.update(p),
           signal: ctx.signal,
         });

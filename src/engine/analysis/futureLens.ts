@@ -233,6 +233,8 @@ export interface FitOptions {
   maxTokens?: number;
   lambdas?: number[];
   offsets?: number[];
+  /** Regress onto the final-layer residual as it is, or layer-normalized (default). */
+  targetSpace?: 'residual' | 'normalized';
   onProgress?: (p: Progress) => void;
   signal?: AbortSignal;
 }
@@ -273,7 +275,8 @@ export async function fitProbes(engine: AnalysisEngine, opts: FitOptions): Promi
   let seenBytes = 0;
   let seenTokens = 0;
 
-  const accumulate = (out: RunOutputLike, into: RidgeStats[]) => accumulateWindow(out, keys, into, isIdentity);
+  const targetSpace = opts.targetSpace ?? 'normalized';
+  const accumulate = (out: RunOutputLike, into: RidgeStats[]) => accumulateWindow(out, keys, into, isIdentity, targetSpace === 'normalized');
 
   // Pieces of about 8 KB are kept evenly through the text (a share of them sized to the token
   // budget, from the bytes per token seen so far); the others are not even tokenized.
@@ -359,6 +362,7 @@ export async function fitProbes(engine: AnalysisEngine, opts: FitOptions): Promi
       layers: Array.from({ length: L + 1 }, (_, l) => l),
       offsets,
       lambdaGrid: lambdas,
+      targetSpace,
       selection:
         'per map, the lambda of the grid with the least held-out mean squared error of the predicted final-layer residual ' +
         '(lambda is relative: the penalty is lambda * tr(Cov(x)) / D on the centered statistics, bias unpenalized); then refit on fitting + held-out text',
@@ -377,6 +381,28 @@ export async function fitProbes(engine: AnalysisEngine, opts: FitOptions): Promi
 }
 
 /**
+ * A copy of the hidden states whose last layer rows are layer-normalized without affine terms
+ * (mean 0, variance 1 per row): the target space of probes with targetSpace "normalized". The
+ * head's own final norm leaves such a vector unchanged up to its eps, so head(y) still decodes it,
+ * and the least-squares fit no longer weighs rows by their (widely varying) residual norms.
+ */
+export function withNormalizedTop(out: RunOutputLike): Float32Array {
+  const { T, L, D } = out.dims;
+  const h = out.hidden!.slice();
+  for (let t = 0; t < T; t++) {
+    const b = (L * T + t) * D;
+    let m = 0;
+    for (let j = 0; j < D; j++) m += h[b + j];
+    m /= D;
+    let v = 0;
+    for (let j = 0; j < D; j++) v += (h[b + j] - m) ** 2;
+    const inv = 1 / Math.sqrt(v / D + 1e-5);
+    for (let j = 0; j < D; j++) h[b + j] = (h[b + j] - m) * inv;
+  }
+  return h;
+}
+
+/**
  * Adds one window's rows to the statistics of every (layer, offset) map: x = h_l[t], y = h_L[t+k-1]
  * for t = 0..T-k. The products come from one batched x'[x | y_1 | ... | y_K] in ONNX Runtime
  * (float32 within a window, float64 across windows); y_k is zero past T-k, and the few rows of
@@ -387,9 +413,10 @@ export async function accumulateWindow(
   keys: { layer: number; offset: number }[],
   into: RidgeStats[],
   skip: (layer: number, offset: number) => boolean = () => false,
+  normalizeTarget = false,
 ): Promise<void> {
   const { T, L, D } = out.dims;
-  const h = out.hidden!;
+  const h = normalizeTarget ? withNormalizedTop(out) : out.hidden!;
   const offsets = [...new Set(keys.map((k) => k.offset))].sort((a, b) => a - b);
   const K = offsets.length;
   const N = D * (1 + K);

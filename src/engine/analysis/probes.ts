@@ -14,6 +14,8 @@
 //     the pack's head (final norm + unembedding) into a prediction of token t+k. For layer L and
 //     k = 1 the map is the identity (identity: true) and the model's own logits are used.
 //   lambdaGrid, selection: the ridge penalties tried and how one was chosen (held-out MSE)
+//   targetSpace: "normalized" when y stands for the final residual after a layer norm without
+//     affine terms (the head's own final norm leaves it unchanged), "residual" when as it is
 //   fittedOn: { files, tokens, heldOutTokens, windows, pack }
 //   bigram: { offsets, next[offsetIndex][token] (most frequent token at distance k after `token`
 //     in the fitting text, -1 when `token` never occurred), fallback[offsetIndex] (the most
@@ -53,6 +55,8 @@ export interface ProbesHeader {
   offsets: number[];
   maps: ProbeMapHeader[];
   lambdaGrid: number[];
+  /** "normalized": the maps predict the final-layer residual after a layer norm without affine terms (mean 0, variance 1); "residual": as it is. Absent means "residual". */
+  targetSpace?: 'residual' | 'normalized';
   selection: string;
   fittedOn: { files: string[]; tokens: number; heldOutTokens: number; windows: number; pack: string };
   bigram: BigramTable | null;
