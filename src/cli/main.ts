@@ -132,7 +132,21 @@ const COMMANDS: Record<string, Command> = {
       const engine = await Engine.open(v.model as string | undefined, engineOptions(v));
       try {
         reportFallbacks(engine);
-        const r = await engine.probe(text, { topK, maxTokens, forwardOnly: v['forward-only'] === true, signal: ctx.signal });
+        // A progress bar on a terminal for texts that take many windows (stderr only: stdout stays clean).
+        let bar: SingleBar | null = null;
+        const onProgress = (p: { done: number; total: number; stage: string }) => {
+          if (!bar && process.stderr.isTTY && p.total >= 16 && p.done < p.total) {
+            bar = new SingleBar({ format: 'scoring |{bar}| {percentage}% | {stage} | ETA {eta_formatted}', stream: process.stderr, hideCursor: true, clearOnComplete: true });
+            bar.start(p.total, p.done, { stage: p.stage });
+          }
+          bar?.update(p.done, { stage: p.stage });
+        };
+        let r;
+        try {
+          r = await engine.probe(text, { topK, maxTokens, forwardOnly: v['forward-only'] === true, signal: ctx.signal, onProgress });
+        } finally {
+          (bar as SingleBar | null)?.stop();
+        }
         for (const w of r.warnings) warn(w);
         if (v.json) await writeResultJson(r);
         else await write(formatTable(r, { summaryOnly: v.summary === true }));
