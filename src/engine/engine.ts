@@ -86,6 +86,7 @@ export class Engine {
       }
       const engine = new Engine(pack, provider, fallbacks, sessions, performance.now() - t0);
       for (const dirn of ['forward', 'backward'] as const) if (sessions[dirn]) await engine.checkShapes(dirn);
+      engine.pendingLoadMs = performance.now() - t0; // sessions and the graph checks
       return engine;
     } catch (e) {
       await Promise.all(Object.values(sessions).map((s) => s?.release().catch(() => undefined)));
