@@ -1,6 +1,9 @@
 // Plain-text rendering of a ProbeResult for terminals.
 import type { ProbeResult, TokenScore } from '../engine/schema';
 
+const INVISIBLE = /^[\p{Cf}\p{Zl}\p{Zp}\p{Cc}]$/u;
+const MARK = /^\p{M}$/u;
+
 /** A token's text made visible on one line: control characters and spaces escaped. */
 export function visible(s: string): string {
   let out = '';
@@ -11,7 +14,8 @@ export function visible(s: string): string {
     else if (ch === '\r') out += '\\r';
     else if (ch === '\t') out += '\\t';
     else if (c < 0x20 || c === 0x7f) out += `\\x${c.toString(16).padStart(2, '0')}`;
-    else if (c >= 0xd800 && c <= 0xdfff) out += `\\u${c.toString(16)}`;
+    else if ((c >= 0xd800 && c <= 0xdfff) || INVISIBLE.test(ch)) out += `\\u{${c.toString(16)}}`;
+    else if (out === '' && MARK.test(ch)) out += '\u25cc' + ch; // a lone combining mark on a dotted circle
     else out += ch;
   }
   return out;
