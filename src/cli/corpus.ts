@@ -23,6 +23,9 @@ export interface CorpusReport {
   pack: { name: string; dir: string };
 }
 
+/** Fewest documents for a bootstrap over documents; fewer are resampled as blocks of tokens. */
+export const MIN_DOCS = 10;
+
 /** Deterministic PRNG (mulberry32) so that a report can be reproduced. */
 export function rng(seed: number): () => number {
   let a = seed >>> 0;
@@ -107,8 +110,10 @@ export async function runCorpus(
     docUnits.push(u);
     files.push({ file: d.file, tokens: u.tokens, forwardMeanNats: u.fwNats / u.tokens, backwardMeanNats: hasBw ? u.bwNats / u.tokens : null });
   }
-  // Documents are the natural unit of resampling; with a single file, blocks of one context length.
-  const byDoc = docUnits.length >= 2;
+  // Documents are the natural unit of resampling (they keep the between-document variance), but a
+  // handful of documents gives a meaningless bootstrap: below MIN_DOCS, resample blocks of one
+  // context length instead.
+  const byDoc = docUnits.length >= MIN_DOCS;
   const units = byDoc ? docUnits : blockUnits;
   const tokens = docUnits.reduce((a, u) => a + u.tokens, 0);
   const fw = docUnits.reduce((a, u) => a + u.fwNats, 0) / tokens;

@@ -134,7 +134,7 @@ test('corpus: delta with a bootstrap interval, JSON and text', () => {
   assert.equal(r.code, 0, r.stderr);
   const rep = JSON.parse(r.stdout);
   assert.equal(rep.files.length, 3);
-  assert.equal(rep.bootstrap.unit, 'document');
+  assert.equal(rep.bootstrap.unit, 'block', 'too few documents to resample documents');
   assert.ok(Math.abs(rep.delta) < 1e-6, 'Markov pair: delta 0');
   assert.ok(rep.deltaCI95[0] <= rep.delta + 1e-9 && rep.delta <= rep.deltaCI95[1] + 1e-9);
   assert.ok(rep.tokensPerSecond > 0);
@@ -143,6 +143,10 @@ test('corpus: delta with a bootstrap interval, JSON and text', () => {
   assert.match(one.stdout, /delta\s+-?\d\.\d+\s+\(95% CI \[.*\], bootstrap over \d+ blocks of 31 tokens/);
   assert.match(one.stdout, /tokens\/s/);
   assertCleanError(cli(['corpus', '--model', MARKOV, a, file('empty.txt', '')]), 3, /empty\.txt: the text is empty/);
+  const many = Array.from({ length: 10 }, (_, i) => file(`doc${i}.txt`, `document ${i}: `.repeat(5 + i)));
+  const byDoc = JSON.parse(cli(['corpus', '--model', TINY, '--json', ...many]).stdout);
+  assert.equal(byDoc.bootstrap.unit, 'document');
+  assert.equal(byDoc.bootstrap.units, 10);
 });
 
 test('Ctrl-C (SIGINT) cancels between windows: exit 130, one message', async () => {
