@@ -32,7 +32,8 @@ probe options:
   --forward-only     skip the backward model
   --summary          print only the summary, not the per-token table
 corpus options:
-  --resamples N      bootstrap resamples for delta's 95% interval (default 1000)
+  --resamples N      bootstrap resamples for delta's 95% interval (default 1000); resampled
+                     units are the files when there are 10 or more, else blocks of one context
   --seed S           bootstrap seed (default 1)
 ${ANALYSIS_USAGE}
 Exit codes:
