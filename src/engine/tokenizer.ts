@@ -46,6 +46,14 @@ function unicodeToBytes(): Map<string, number> {
 const U2B = unicodeToBytes();
 const encoder = new TextEncoder();
 
+function byteLevelAddsPrefixSpace(pre: unknown): boolean {
+  if (!pre || typeof pre !== 'object') return false;
+  const p = pre as { type?: string; add_prefix_space?: boolean; pretokenizers?: unknown[] };
+  if (p.type === 'ByteLevel') return p.add_prefix_space === true;
+  if (p.type === 'Sequence' && Array.isArray(p.pretokenizers)) return p.pretokenizers.some(byteLevelAddsPrefixSpace);
+  return false;
+}
+
 /** Replaces lone surrogates with U+FFFD; returns the fixed text and how many were replaced. */
 export function toWellFormed(text: string): { text: string; replaced: number; first: number } {
   let out: string[] | null = null;
@@ -79,6 +87,8 @@ export class PackTokenizer {
   private readonly bytesCache = new Map<number, Uint8Array>();
   private readonly textCache = new Map<number, string>();
   private readonly added: Map<number, string>;
+  /** ByteLevel's add_prefix_space: a space is put before a text that does not start with one. */
+  private readonly addPrefixSpace: boolean;
   /** Number of ids the tokenizer can produce (vocabulary plus added tokens). */
   readonly vocabSize: number;
 
@@ -93,6 +103,7 @@ export class PackTokenizer {
       throw new ProbeError('BAD_PACK', `${where}: field "model.type": expected "BPE" (byte-level BPE), got ${JSON.stringify(j.model?.type)}`);
     }
     this.added = new Map((j.added_tokens ?? []).map((t) => [t.id, t.content]));
+    this.addPrefixSpace = byteLevelAddsPrefixSpace((json as { pre_tokenizer?: unknown }).pre_tokenizer);
     let max = -1;
     for (const id of this.tok.get_vocab(true).values()) if (id > max) max = id;
     this.vocabSize = max + 1;
@@ -149,11 +160,15 @@ export class PackTokenizer {
     }
     const s = wf.text;
     const ids = this.tok.encode(s, { add_special_tokens: false }).ids;
-    const bytes = encoder.encode(s);
+    // With add_prefix_space the tokens spell " " + text: that phantom space belongs to the first
+    // character (a token made of it alone shares the first character's range).
+    const phantom = this.addPrefixSpace && !s.startsWith(' ') && s.length > 0 ? 1 : 0;
+    const bytes = encoder.encode(phantom ? ' ' + s : s);
     // byte index -> UTF-16 [start, end) of the character that holds it
     const charStart = new Int32Array(bytes.length);
     const charEnd = new Int32Array(bytes.length);
-    let bi = 0;
+    if (phantom) charEnd[0] = s.codePointAt(0)! > 0xffff ? 2 : 1;
+    let bi = phantom;
     for (let i = 0; i < s.length; ) {
       const cp = s.codePointAt(i)!;
       const units = cp > 0xffff ? 2 : 1;

@@ -5,7 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadPack } from '../../src/engine/pack';
-import { toWellFormed } from '../../src/engine/tokenizer';
+import { PackTokenizer, toWellFormed } from '../../src/engine/tokenizer';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { MARKOV, checkCover } from './helpers';
 
 const tok = loadPack(MARKOV).tokenizer;
@@ -96,4 +98,19 @@ test('property: offsets cover random hard Unicode in order', () => {
     const err = checkCover(text, enc.offsets);
     assert.equal(err, null, `${JSON.stringify(text)}: ${err}`);
   }
+});
+
+test('ByteLevel add_prefix_space: the phantom space shares the first character', () => {
+  const json = JSON.parse(readFileSync(join(MARKOV, 'tokenizer.json'), 'utf8'));
+  json.pre_tokenizer.add_prefix_space = true;
+  const t = new PackTokenizer(json, 'test');
+  // "the cat" is read as " the cat": Ġthe takes the phantom space and "the"
+  assert.deepEqual(t.encode('the cat').offsets, [[0, 3], [3, 4], [4, 5], [5, 6], [6, 7]]);
+  // " the cat" already starts with a space: nothing is added
+  assert.deepEqual(t.encode(' the cat').offsets, [[0, 4], [4, 5], [5, 6], [6, 7], [7, 8]]);
+  // "x\nthe": a lone Ġ for the phantom space, then x
+  assert.deepEqual(t.encode('x\nthe').offsets, [[0, 1], [0, 1], [1, 2], [2, 3], [3, 5]]);
+  // an emoji first: the phantom space takes its two units
+  assert.deepEqual(t.encode('😀').offsets, [[0, 2], [0, 2], [0, 2], [0, 2]]);
+  for (const s of ['the cat', '\tthe', '😀 x', '中文', 'e\u0301']) assert.equal(checkCover(s, t.encode(s).offsets), null, s);
 });
