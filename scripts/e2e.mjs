@@ -112,6 +112,14 @@ function writeSettings(theme) {
   );
 }
 writeSettings('Default Dark Modern');
+// lmProbe.modelPath is machine-overridable: in a remote window (code-server is one) VS Code may stop
+// reading it from the user settings once they change, so also set it where it always applies.
+if (packDir) {
+  for (const dir of [join(userData, 'Machine'), join(ws, '.vscode')]) {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'settings.json'), JSON.stringify({ 'lmProbe.modelPath': packDir }, null, 1));
+  }
+}
 
 log(`install ${vsix} into ${extDir}`);
 execFileSync(process.execPath, [csEntry, '--user-data-dir', userData, '--extensions-dir', extDir, '--install-extension', resolve(vsix)], { stdio: 'inherit' });
@@ -318,12 +326,13 @@ async function probeSampleAndCheck(theme) {
     const n = await toks.count();
     expect(n > 10, `only ${n} tokens in the strip`);
     // A token of 3+ characters well inside the text.
+    // A token of 3+ visible characters if the tokenizer has them (byte-level packs may not).
     let idx = -1, len = 0;
-    for (let i = Math.floor(n / 2); i < n; i++) {
-      const t = await toks.nth(i).textContent();
-      if (t && /^\S{3,}$/.test(t)) {
-        idx = i;
-        len = t.length;
+    const texts = await toks.allTextContents();
+    for (const min of [3, 1]) {
+      idx = texts.findIndex((t, i) => i >= Math.floor(n / 2) && new RegExp(`^\\S{${min},}$`).test(t));
+      if (idx >= 0) {
+        len = texts[idx].length;
         break;
       }
     }
@@ -374,24 +383,26 @@ try {
     await sleep(800);
     const n1 = await decorated().count();
     expect(n1 === n0, `decorated span count changed from ${n0} to ${n1} after an edit outside the probe`);
-    // Line 4 is now "A language model ...": type inside "language".
+    // Line 4 is now "A language model ...": replace its 5th character.
     await page.keyboard.press('Control+Home');
     for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowDown');
     await page.keyboard.press('Home');
-    for (let i = 0; i < 5; i++) await page.keyboard.press('ArrowRight');
+    for (let i = 0; i < 4; i++) await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('Shift+ArrowRight');
     await page.keyboard.type('X');
     await sleep(800);
-    const n2 = await decorated().count();
-    expect(n2 < n1, `the edited token kept its decoration (${n1} -> ${n2})`);
+    // The token that held that character is gone: no LM Probe hover over the X.
+    const cur = await page.locator('.monaco-editor .cursors-layer .cursor').first().boundingBox();
+    expect(cur, 'no cursor');
+    await page.mouse.move(cur.x - 4, cur.y + cur.height / 2, { steps: 2 });
+    await sleep(1500);
+    const hovers = page.locator('.monaco-hover:not(.hidden)', { hasText: 'LM Probe' });
+    expect((await hovers.count()) === 0 || !(await hovers.first().isVisible()), 'a hover still describes the edited token');
     await shot('dark-07-after-edits');
-    // Put the text back: remove the X and the added first line.
-    await page.keyboard.press('Backspace');
-    await page.keyboard.press('Control+Home');
-    await page.keyboard.press('Shift+ArrowDown');
-    await page.keyboard.press('Delete');
-    await sleep(300);
-    const first = await page.locator('.monaco-editor .view-line').first().innerText();
-    expect(/Arrows\s+of\s+time/.test(first), `could not restore the first line: "${first}"`);
+    await page.mouse.move(700, 880);
+    // Back to the saved text (this edit touches every token: the annotations go).
+    await palette('File: Revert File');
+    await until(async () => /Arrows\s+of\s+time/.test(await page.locator('.monaco-editor .view-line').first().innerText()), 'the file is reverted');
   });
 
   await step('the panel keeps its content across hide and show', async () => {
