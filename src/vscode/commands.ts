@@ -172,12 +172,13 @@ export async function probeSelection(ctx: Ctx, again?: { uri: vscode.Uri; start:
       ctx.panel.idle();
       return;
     }
-    ctx.log.info(
-      `probed ${result.tokens.length} tokens of ${basename(doc.uri.path)} in ${Date.now() - t0} ms (engine ${Math.round(result.runtime.ms)} ms, ${result.runtime.provider})`,
-    );
+    const tApply = Date.now();
     ctx.store.set(doc, result, moved.start);
     ctx.status.result(result);
     ctx.panel.setResult(result, { file: basename(doc.uri.path), line: doc.positionAt(moved.start).line + 1 });
+    ctx.log.info(
+      `probed ${result.tokens.length} tokens of ${basename(doc.uri.path)} in ${tApply - t0} ms (engine ${Math.round(result.runtime.ms)} ms, ${result.runtime.provider}); decorations and panel in ${Date.now() - tApply} ms`,
+    );
     reportOnce(ctx, result);
     void ctx.panel.show(true);
     return result;
