@@ -45,8 +45,10 @@ export async function decodeWindow(
   // The identity probe at (L, 1) is the model itself: its own logits, no head pass.
   for (const i of identity) await top1Logits(out.logits, T, V, ids[i], probs[i]);
   const perBatch = Math.max(1, Math.floor(HEAD_BATCH_FLOATS / (T * V)));
-  for (let p0 = 0; p0 < pending.length; p0 += perBatch) {
-    const group = pending.slice(p0, p0 + perBatch);
+  const groups: number[][] = [];
+  for (let p0 = 0; p0 < pending.length; p0 += perBatch) groups.push(pending.slice(p0, p0 + perBatch));
+  // Groups go through ONNX Runtime two at a time: one computes while the other's results are read.
+  const decodeGroup = async (group: number[]) => {
     // y = x A + b for the group's maps in one batched ONNX Runtime product: transpose(x')A.
     const G = group.length;
     const xT = new Float32Array(G * D * T);
@@ -70,7 +72,8 @@ export async function decodeWindow(
       ids[i].set(gi.subarray(g * T, (g + 1) * T));
       probs[i].set(gp.subarray(g * T, (g + 1) * T));
     });
-  }
+  };
+  for (let g0 = 0; g0 < groups.length; g0 += 2) await Promise.all(groups.slice(g0, g0 + 2).map(decodeGroup));
   return { keys, ids, probs };
 }
 

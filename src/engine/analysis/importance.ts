@@ -4,7 +4,7 @@
 // the D coordinates of the state are the samples, so y = h_target (D values) and X is D x target
 // with column j = h_j. Agreement: Spearman rank correlation of attention and |coef|, and the
 // overlap of their top-k sets.
-import { alphaMax, designFromColumns, lasso, lassoPath, logAlphas } from './lasso';
+import { alphaMax, designFromColumns, lasso, logAlphas } from './lasso';
 
 /** Mean over heads of attentions [L, H, T, T] at query row `target`, keys 0..target-1, per layer. */
 export function attentionRows(att: Float32Array, L: number, H: number, T: number, target: number): number[][] {
@@ -111,7 +111,7 @@ const PATH_EPS = 1e-2;
 const PATH_TOL = 1e-4;
 const PATH_MAX_ITER = 1000;
 
-export function importanceCore(inp: ImportanceInput): ImportanceCore {
+export async function importanceCore(inp: ImportanceInput): Promise<ImportanceCore> {
   const { states, target } = inp;
   const D = states[0]?.length ?? 0;
   const X = designFromColumns(states.slice(0, target), D);
@@ -120,10 +120,17 @@ export function importanceCore(inp: ImportanceInput): ImportanceCore {
   const alpha = inp.alpha ?? 0.05 * amax;
   const fit = target > 0 ? lasso(X, y, alpha, { tol: IMPORTANCE_TOL, maxIter: IMPORTANCE_MAX_ITER }) : null;
   const coef = fit ? Array.from(fit.coef) : [];
-  const path =
-    target > 0
-      ? lassoPath(X, y, { alphas: logAlphas(amax, inp.pathPoints ?? PATH_POINTS, PATH_EPS), tol: PATH_TOL, maxIter: PATH_MAX_ITER }).map((p) => ({ alpha: p.alpha, coef: p.coef }))
-      : [];
+  // The path, warm-started, one alpha at a time with a yield in between (see index.ts).
+  const path: { alpha: number; coef: number[] }[] = [];
+  if (target > 0) {
+    let init: Float64Array | undefined;
+    for (const a of logAlphas(amax, inp.pathPoints ?? PATH_POINTS, PATH_EPS)) {
+      const f = lasso(X, y, a, { tol: PATH_TOL, maxIter: PATH_MAX_ITER, init });
+      init = f.coef;
+      path.push({ alpha: a, coef: Array.from(f.coef) });
+      await new Promise<void>((r) => setImmediate(r));
+    }
+  }
   const k = Math.min(inp.k ?? 5, target);
   const att = inp.attention ? inp.attention[inp.attentionLayer] : null;
   const absCoef = coef.map(Math.abs);

@@ -22,6 +22,9 @@ export { spearman, topKOverlap } from './importance';
 export type { AnalysisEngine } from './host';
 export { releaseHead } from './host';
 
+/** Lets ONNX Runtime completions (the probes' decoding) in between JavaScript steps. */
+const yieldNow = () => new Promise<void>((r) => setImmediate(r));
+
 /** Ridge lambda of the information gain, on unit-norm states. */
 export const INFO_GAIN_LAMBDA = 1e-2;
 
@@ -86,17 +89,23 @@ export async function runAnalyses(engine: AnalysisEngine, result: ProbeResult, o
   if (!out.hidden) {
     notes.push(`model pack ${m.name} has no hidden states (graph.outputs.hiddenStates is null): future-token probes, importance and geometry are unavailable`);
   } else {
-    if (want.futureLens) {
-      try {
-        const file = typeof want.futureLens === 'object' ? want.futureLens.probesFile : undefined;
-        analyses.futureLens = await timed('futureLens', () => futureLensOf(engine, probesFor(engine, file), out, result, win));
-      } catch (e) {
-        if (!isProbeError(e)) throw e;
-        notes.push(`future-token probes: ${e.message}`);
-      }
-    }
+    // The probes' decoding is mostly ONNX Runtime work off the main thread: start it first, and let
+    // the JavaScript analyses (which yield between steps) run while it is under way.
+    const fl = want.futureLens
+      ? timed('futureLens', async () => {
+          try {
+            const file = typeof want.futureLens === 'object' ? want.futureLens.probesFile : undefined;
+            analyses.futureLens = await futureLensOf(engine, probesFor(engine, file), out, result, win);
+          } catch (e) {
+            if (!isProbeError(e)) throw e;
+            notes.push(`future-token probes: ${e.message}`);
+          }
+        })
+      : Promise.resolve();
+    fl.catch(() => undefined);
     if (want.importance) analyses.importance = await timed('importance', () => importanceOf(out, result, win, target, impOpts, notes));
     if (want.geometry) analyses.geometry = await timed('geometry', () => geometryOf(out));
+    await fl;
   }
   if (notes.length) analyses.notes = notes;
   analyses.ms = performance.now() - t0;
@@ -162,14 +171,14 @@ function layerRows(out: RunOutputLike, layer: number): Float64Array[] {
   return rowsOf(out.hidden!, D, layer * T, T);
 }
 
-function importanceOf(
+async function importanceOf(
   out: RunOutputLike,
   result: ProbeResult,
   win: { start: number; end: number },
   target: number,
   o: { layer?: number; alpha?: number; attentionLayer?: number },
   notes: string[],
-): ImportanceResult {
+): Promise<ImportanceResult> {
   const { T, L, H } = out.dims;
   const layer = o.layer ?? L;
   if (!Number.isInteger(layer) || layer < 0 || layer > L) throw new ProbeError('BAD_ARGUMENT', `importance: layer must be in 0..${L}, got ${layer}`);
@@ -182,7 +191,9 @@ function importanceOf(
   const states = layerRows(out, layer);
   const att = out.attentions ? attentionRows(out.attentions, L, H, T, t) : null;
   if (!att) notes.push('the model pack has no attentions: importance shows the Lasso only');
-  const core = importanceCore({ states, target: t, attention: att, attentionLayer, alpha: o.alpha });
+  await yieldNow();
+  const core = await importanceCore({ states, target: t, attention: att, attentionLayer, alpha: o.alpha });
+  await yieldNow();
   const N = result.tokens.length;
   const pad = <V>(local: V[], len: number): (V | null)[] => {
     const a: (V | null)[] = new Array(len).fill(null);
@@ -205,12 +216,13 @@ function importanceOf(
   };
 }
 
-function geometryOf(out: RunOutputLike): GeometryResult {
+async function geometryOf(out: RunOutputLike): Promise<GeometryResult> {
   const { L, D } = out.dims;
   const entropyNats: number[] = [];
   const normalized: number[] = [];
   let tokens = 0;
   for (let l = 0; l <= L; l++) {
+    await yieldNow();
     const r = matrixEntropy(layerRows(out, l));
     entropyNats.push(r.entropyNats);
     normalized.push(r.normalized);
