@@ -37,7 +37,10 @@ export class Heatmap implements vscode.Disposable {
       }),
       // Edits that only shift tokens are followed by VS Code itself (ClosedClosed ranges); edits
       // that drop tokens rebuild, batched so that typing stays smooth on large probes.
-      store.onDidChange((e) => this.schedule(e.uri)),
+      store.onDidChange((e) => {
+        if (e.reason === 'edit') this.schedule(e.uri);
+        else for (const ed of vscode.window.visibleTextEditors) if (ed.document.uri.toString() === e.uri.toString()) this.render(ed);
+      }),
       vscode.window.onDidChangeVisibleTextEditors(() => this.renderAll()),
     );
   }

@@ -17,6 +17,8 @@ export interface StoreChange {
   uri: vscode.Uri;
   /** Tokens were dropped (their text changed) or the probe was set or cleared: decorations must be rebuilt. */
   rebuild: boolean;
+  /** 'set' and 'clear' are rendered at once; 'edit' is batched while the user types. */
+  reason: 'set' | 'edit' | 'clear';
 }
 
 export class ProbeStore implements vscode.Disposable {
@@ -32,7 +34,7 @@ export class ProbeStore implements vscode.Disposable {
         const p = this.byUri.get(e.document.uri.toString());
         if (!p || e.contentChanges.length === 0) return;
         const dropped = p.spans.applyChanges(e.contentChanges);
-        if (dropped > 0) this.emitter.fire({ uri: p.uri, rebuild: true });
+        if (dropped > 0) this.emitter.fire({ uri: p.uri, rebuild: true, reason: 'edit' });
       }),
       vscode.workspace.onDidCloseTextDocument((d) => this.clear(d.uri)),
     ];
@@ -42,7 +44,7 @@ export class ProbeStore implements vscode.Disposable {
     const p: DocProbe = { uri: doc.uri, result, spans: SpanTable.fromTokens(result.tokens, base), at: Date.now() };
     this.byUri.set(doc.uri.toString(), p);
     this.lastKey = doc.uri.toString();
-    this.emitter.fire({ uri: doc.uri, rebuild: true });
+    this.emitter.fire({ uri: doc.uri, rebuild: true, reason: 'set' });
     return p;
   }
 
@@ -66,7 +68,7 @@ export class ProbeStore implements vscode.Disposable {
       if (!p) continue;
       this.byUri.delete(k);
       if (this.lastKey === k) this.lastKey = undefined;
-      this.emitter.fire({ uri: p.uri, rebuild: true });
+      this.emitter.fire({ uri: p.uri, rebuild: true, reason: 'clear' });
     }
   }
 
