@@ -370,13 +370,24 @@ export class Engine {
     const tokenText = (id: number) => this.pack.tokenizer.tokenText(id);
     const perWindow = windows[0].length * V;
     const batch = Math.max(1, Math.min(MAX_BATCH_WINDOWS, Math.floor(MAX_BATCH_FLOATS / perWindow)));
-    for (let w0 = 0; w0 < windows.length; w0 += batch) {
-      checkCancel(opts.signal);
-      const group = windows.slice(w0, w0 + batch);
-      // Windows of one batch share a length (all are full length but a lone short one).
+    const groups: Window[][] = [];
+    for (let w0 = 0; w0 < windows.length; w0 += batch) groups.push(windows.slice(w0, w0 + batch));
+    // Windows of one batch share a length (all are full length but a lone short one).
+    const start = (group: Window[]) => {
       const rows = group.map((w) => [bos, ...ids.slice(w.start, w.start + w.length - 1)]);
-      const { logits } = await this.exec(session, rows, false);
-      const S = rows[0].length;
+      const p = this.exec(session, rows, false);
+      p.catch(() => undefined); // awaited below; not an unhandled rejection if we stop early
+      return p;
+    };
+    // Pipelined: ONNX Runtime computes batch k+1 on its threads while we reduce batch k here.
+    checkCancel(opts.signal);
+    let next = start(groups[0]);
+    for (let k = 0; k < groups.length; k++) {
+      const group = groups[k];
+      const { logits } = await next;
+      checkCancel(opts.signal);
+      if (k + 1 < groups.length) next = start(groups[k + 1]);
+      const S = group[0].length;
       group.forEach((w, b) => {
         for (let t = w.scoreFrom; t < w.scoreTo; t++) {
           const i = t - w.start; // position in the window; the logits there predict ids[t]
