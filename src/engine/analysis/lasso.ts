@@ -81,6 +81,9 @@ export function lasso(X: Design, y: ArrayLike<number>, alpha: number, opts: Lass
   }
   const dwTol = tol0;
   const tol = tol0 * dot(yv, yv, n);
+  // y = 0 from a zero start: the answer is 0, and scikit-learn, whose gap test (0 < 0) never
+  // passes, reports max_iter sweeps; say the same without doing them.
+  if (tol === 0 && w.every((v) => v === 0)) return { coef: w, iterations: maxIter, gap: 0, converged: false };
   let gap = tol + 1;
   let iter = 0;
   let converged = false;
