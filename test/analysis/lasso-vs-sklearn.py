@@ -1,4 +1,10 @@
-import json, subprocess, numpy as np, warnings, sys
+#!/usr/bin/python3
+# `lm-probe lasso` (dist/cli.js) against scikit-learn on fresh random problems (not the committed
+# fixtures): shapes like the importance regression, duplicate columns, integers, one feature, y = 0,
+# alpha = 0, very wide, large and small scales, scikit-learn's default stopping.
+#   npm run build && /usr/bin/python3 test/analysis/lasso-vs-sklearn.py [SEED]     (from the repository root)
+import json, os, subprocess, tempfile, numpy as np, warnings, sys
+DATA = os.path.join(tempfile.mkdtemp(prefix='lm-probe-lasso-'), 'd.json')
 from sklearn.linear_model import Lasso
 warnings.simplefilter('ignore')
 rng = np.random.default_rng(int(sys.argv[1]) if len(sys.argv) > 1 else 7)
@@ -6,8 +12,8 @@ worst = 0; rows = []
 def run(name, X, y, alpha, tol=1e-12, mi=100000, cli_args=()):
     global worst
     sk = Lasso(alpha=alpha, fit_intercept=False, tol=tol, max_iter=mi).fit(X, y)
-    json.dump({'X': X.tolist(), 'y': y.tolist()}, open('/tmp/lz/d.json', 'w'))
-    out = subprocess.run(['node', 'dist/cli.js', 'lasso', '--json', '--alpha', repr(alpha), '--data', '/tmp/lz/d.json', *cli_args], capture_output=True, text=True)
+    json.dump({'X': X.tolist(), 'y': y.tolist()}, open(DATA, 'w'))
+    out = subprocess.run(['node', 'dist/cli.js', 'lasso', '--json', '--alpha', repr(alpha), '--data', DATA, *cli_args], capture_output=True, text=True)
     if out.returncode: print(name, 'CLI failed', out.stderr); return
     r = json.loads(out.stdout)
     d = np.max(np.abs(np.array(r['coef']) - sk.coef_)) if X.shape[1] else 0
