@@ -10,7 +10,7 @@ import { evalProbes } from '../../src/engine/analysis/futureLens';
 import { loadProbes } from '../../src/engine/analysis/probes';
 
 const ROOT = resolve(__dirname, '..', '..');
-const PACK = join(ROOT, 'models', 'default');
+const PACK = process.env.LM_PROBE_TEST_PACK ?? join(ROOT, 'models', 'default');
 const manifest = existsSync(join(PACK, 'manifest.json')) ? JSON.parse(readFileSync(join(PACK, 'manifest.json'), 'utf8')) : null;
 const skip = !manifest ? 'models/default is not installed' : !manifest.probes ? 'models/default has no probes (lm-probe fit-probes --set-manifest)' : false;
 // Text outside the training corpus: this project's own engine sources.
@@ -23,7 +23,7 @@ test('default pack: precision@1 at (L, 1) equals the model\'s next-token accurac
     const probes = loadProbes(engine.pack.files.probes!, { width: a.width, layers: a.layers, vocabSize: a.vocabSize }, engine.pack.dir);
     const r = await evalProbes(engine, probes, [TEXT], { maxTokens: 1500 });
     assert.equal(r.precisionAt1[a.layers][0], r.modelNextTokenAccuracy);
-    assert.ok(r.modelNextTokenAccuracy > 0.05, `a trained model gets some tokens right (${r.modelNextTokenAccuracy})`);
+    assert.ok(r.modelNextTokenAccuracy > 0.01, `the model gets some tokens right (${r.modelNextTokenAccuracy})`);
     // probe(): a selection within one window, ranks of the surprisal pass
     const text = readFileSync(TEXT, 'utf8').slice(0, 600);
     const p = await engine.probe(text, { forwardOnly: true, analyses: { futureLens: true, importance: {}, geometry: true } });
