@@ -1,5 +1,6 @@
 // lm-probe: the command line over src/engine. Results go to stdout, messages to stderr, and the
 // exit code says what happened (EXIT in io.ts). A new subcommand is one entry in COMMANDS.
+import { interrupt } from './signals';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { Engine } from '../engine/engine';
 import { isProbeError, type ProbeErrorCode } from '../engine/errors';
@@ -238,20 +239,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return EXIT.OK;
   }
-  const ac = new AbortController();
-  let interrupts = 0;
-  const onSigint = () => {
-    interrupts++;
-    if (interrupts > 1) process.exit(EXIT.CANCELLED);
-    process.stderr.write('lm-probe: cancelling (Ctrl-C again to quit now)\n');
-    ac.abort();
-  };
-  process.on('SIGINT', onSigint);
-  try {
-    await cmd.run(parsed.values as Values, parsed.positionals, { signal: ac.signal });
-  } finally {
-    process.off('SIGINT', onSigint);
-  }
+  await cmd.run(parsed.values as Values, parsed.positionals, { signal: interrupt.signal });
   return EXIT.OK;
 }
 
