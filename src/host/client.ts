@@ -4,6 +4,7 @@
 // crash rejects what was pending with a clear HOST_CRASHED error and starts afresh on the next
 // request. No 'vscode' import: unit-tested in plain Node.
 import { fork, type ChildProcess } from 'node:child_process';
+import { setPriority } from 'node:os';
 import {
   HostError,
   isChildToParent,
@@ -32,6 +33,8 @@ export interface EngineClientOptions {
   /** Extra arguments for the child's runtime (e.g. --max-old-space-size). */
   execArgv?: string[];
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /** Scheduling niceness of the child (0 = same as the extension host). Default 4. */
+  niceness?: number;
   /** Called when the child exits without being asked to; the message is ready for the user. */
   onCrash?: (message: string) => void;
 }
@@ -78,6 +81,15 @@ export class EngineClient {
       serialization: 'json',
     });
     this.child = child;
+    // A long probe keeps every core busy: run it just below the editor's priority so that typing
+    // and the UI stay responsive (ignored where the OS refuses).
+    if (child.pid && this.opts.niceness !== 0) {
+      try {
+        setPriority(child.pid, this.opts.niceness ?? 4);
+      } catch {
+        // not permitted: keep the default priority
+      }
+    }
     // ONNX Runtime and Dawn write to stderr; keep it for the output channel.
     child.stdout?.setEncoding('utf8').on('data', (d: string) => log('info', d.trimEnd()));
     child.stderr?.setEncoding('utf8').on('data', (d: string) => log('warn', d.trimEnd()));
