@@ -153,6 +153,11 @@ export class Engine {
     const maxTokens = opts.maxTokens ?? 50_000;
     checkCancel(opts.signal);
 
+    // Refuse at once a text that cannot fit (rather than tokenize megabytes first).
+    const minTokens = Math.ceil(Buffer.byteLength(text, 'utf8') / this.pack.tokenizer.maxTokenBytes());
+    if (minTokens > maxTokens) {
+      throw new ProbeError('TOO_MANY_TOKENS', `the text is at least ${minTokens} tokens long; the limit is ${maxTokens} (select less text or raise the limit)`);
+    }
     const enc = this.pack.tokenizer.encode(text);
     const N = enc.ids.length;
     if (N === 0) throw new ProbeError('EMPTY_TEXT', 'the text tokenizes to no tokens: nothing to probe');

@@ -109,6 +109,24 @@ export class PackTokenizer {
     this.vocabSize = max + 1;
   }
 
+  private maxBytes = 0;
+
+  /** Longest token in UTF-8 bytes: a text of n bytes has at least n / maxTokenBytes() tokens. */
+  maxTokenBytes(): number {
+    if (this.maxBytes === 0) {
+      let m = 1;
+      for (const id of this.tok.get_vocab(true).values()) {
+        try {
+          m = Math.max(m, this.tokenBytes(id).length);
+        } catch {
+          /* not byte-level: encode() will say so */
+        }
+      }
+      this.maxBytes = m;
+    }
+    return this.maxBytes;
+  }
+
   tokenId(token: string): number | undefined {
     return this.tok.token_to_id(token);
   }

@@ -122,7 +122,7 @@ test('bad text: empty, whitespace only, NUL, too many tokens', async () => {
   await assert.rejects(e.probe(''), (err: ProbeError) => err.code === 'EMPTY_TEXT');
   await assert.rejects(e.probe(' \n\t '), (err: ProbeError) => err.code === 'EMPTY_TEXT' && /whitespace/.test(err.message));
   await assert.rejects(e.probe('ab\u0000c'), (err: ProbeError) => err.code === 'BAD_TEXT' && /NUL.*offset 2/.test(err.message));
-  await assert.rejects(e.probe('a'.repeat(100), { maxTokens: 10 }), (err: ProbeError) => err.code === 'TOO_MANY_TOKENS' && /100 tokens/.test(err.message));
+  await assert.rejects(e.probe('a'.repeat(100), { maxTokens: 50 }), (err: ProbeError) => err.code === 'TOO_MANY_TOKENS' && /is 100 tokens long; the limit is 50/.test(err.message));
 });
 
 test('lone surrogates: probed with a warning, offsets into the original text', async () => {
@@ -232,4 +232,10 @@ test('provider failures are remembered on disk when asked (once per machine for 
     else process.env.LM_PROBE_CACHE_DIR = saved;
     rmSync(dir, { recursive: true });
   }
+});
+
+test('a text far over maxTokens is refused before tokenizing', async () => {
+  const e = await enginePromise;
+  // "at least": the bound from the longest token's bytes, without tokenizing the 5 MB
+  await assert.rejects(e.probe('x'.repeat(5_000_000), { maxTokens: 1000 }), (err: ProbeError) => err.code === 'TOO_MANY_TOKENS' && /at least \d+ tokens/.test(err.message));
 });
