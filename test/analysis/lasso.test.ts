@@ -82,3 +82,18 @@ test('lasso: argument checks', () => {
   assert.throws(() => lasso(designFromRows([[1, 2]]), [1], -1), /alpha must be >= 0/);
   assert.throws(() => designFromRows([[1, 2], [1]]), /row 1 has 1 values/);
 });
+
+test('Gram-matrix Lasso (the panel solver) reaches the scikit-learn optimum to 1e-6', async () => {
+  const { GramLasso } = await import('../../src/engine/analysis/lasso');
+  let worst = 0;
+  for (const c of cases) {
+    const X = designFromRows(c.X);
+    const g = new GramLasso(X, c.y);
+    assert.ok(Math.abs(g.alphaMax() - alphaMax(X, c.y)) < 1e-12 * (1 + g.alphaMax()));
+    const fit = g.fit(c.alpha, { tol: 1e-12, maxIter: 1_000_000 });
+    const d = maxDiff(fit.coef, c.tight.coef);
+    worst = Math.max(worst, d);
+    assert.ok(d < 1e-6, `${c.name}: ${d}`);
+  }
+  console.log(`# Gram Lasso vs sklearn (tight): max abs diff ${worst.toExponential(2)}`);
+});

@@ -4,7 +4,7 @@
 // the D coordinates of the state are the samples, so y = h_target (D values) and X is D x target
 // with column j = h_j. Agreement: Spearman rank correlation of attention and |coef|, and the
 // overlap of their top-k sets.
-import { alphaMax, designFromColumns, lasso, logAlphas } from './lasso';
+import { GramLasso, designFromColumns, logAlphas } from './lasso';
 
 /** Mean over heads of attentions [L, H, T, T] at query row `target`, keys 0..target-1, per layer. */
 export function attentionRows(att: Float32Array, L: number, H: number, T: number, target: number): number[][] {
@@ -103,12 +103,12 @@ const IMPORTANCE_TOL = 1e-10;
 const IMPORTANCE_MAX_ITER = 20_000;
 /**
  * The path is for display (and the slider's instant preview): 12 alphas from alpha_max down to
- * alpha_max / 100, warm-started, scikit-learn's default tolerance. Smaller alphas take thousands of
+ * alpha_max / 100, warm-started, tol 1e-6 (Gram-matrix coordinate descent: cheap). Smaller alphas take thousands of
  * sweeps for coefficients nobody reads off a chart; the exact fit at the chosen alpha is separate.
  */
 const PATH_POINTS = 12;
 const PATH_EPS = 1e-2;
-const PATH_TOL = 1e-4;
+const PATH_TOL = 1e-6;
 const PATH_MAX_ITER = 1000;
 
 export async function importanceCore(inp: ImportanceInput): Promise<ImportanceCore> {
@@ -116,16 +116,17 @@ export async function importanceCore(inp: ImportanceInput): Promise<ImportanceCo
   const D = states[0]?.length ?? 0;
   const X = designFromColumns(states.slice(0, target), D);
   const y = states[target];
-  const amax = alphaMax(X, y);
+  const solver = target > 0 ? new GramLasso(X, y) : null;
+  const amax = solver ? solver.alphaMax() : 0;
   const alpha = inp.alpha ?? 0.05 * amax;
-  const fit = target > 0 ? lasso(X, y, alpha, { tol: IMPORTANCE_TOL, maxIter: IMPORTANCE_MAX_ITER }) : null;
+  const fit = solver ? solver.fit(alpha, { tol: IMPORTANCE_TOL, maxIter: IMPORTANCE_MAX_ITER }) : null;
   const coef = fit ? Array.from(fit.coef) : [];
   // The path, warm-started, one alpha at a time with a yield in between (see index.ts).
   const path: { alpha: number; coef: number[] }[] = [];
-  if (target > 0) {
+  if (solver) {
     let init: Float64Array | undefined;
     for (const a of logAlphas(amax, inp.pathPoints ?? PATH_POINTS, PATH_EPS)) {
-      const f = lasso(X, y, a, { tol: PATH_TOL, maxIter: PATH_MAX_ITER, init });
+      const f = solver.fit(a, { tol: PATH_TOL, maxIter: PATH_MAX_ITER, init });
       init = f.coef;
       path.push({ alpha: a, coef: Array.from(f.coef) });
       await new Promise<void>((r) => setImmediate(r));
