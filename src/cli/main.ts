@@ -2,6 +2,9 @@
 // exit code says what happened (EXIT in io.ts). A new subcommand is one entry in COMMANDS.
 import { interrupt } from './signals';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../engine/pack';
 import { Engine } from '../engine/engine';
 import { isProbeError, type ProbeErrorCode } from '../engine/errors';
 import type { EngineOptions } from '../engine/api';
@@ -12,7 +15,13 @@ import { formatCorpus, runCorpus } from './corpus';
 import { SingleBar } from 'cli-progress';
 import { ANALYSIS_COMMANDS, ANALYSIS_USAGE } from './commands/analysis';
 
-const VERSION = '0.1.0';
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
 
 const USAGE = `lm-probe: what a language model makes of your text (forward and backward surprisal)
 
@@ -224,7 +233,7 @@ async function main(argv: string[]): Promise<number> {
     return cmdName === undefined ? EXIT.USAGE : EXIT.OK;
   }
   if (cmdName === '--version' || cmdName === '-v') {
-    process.stdout.write(VERSION + '\n');
+    process.stdout.write(version() + '\n');
     return EXIT.OK;
   }
   const cmd = COMMANDS[cmdName];
