@@ -126,8 +126,9 @@ class Checker {
 export function loadPack(packDir: string): LoadedPack {
   const dir = resolve(packDir);
   const manifestPath = join(dir, 'manifest.json');
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new ProbeError('PACK_NOT_FOUND', `model pack ${dir}: no such folder`);
+  if (!existsSync(dir)) throw new ProbeError('PACK_NOT_FOUND', `model pack ${dir}: no such folder`);
+  if (!statSync(dir).isDirectory()) {
+    throw new ProbeError('PACK_NOT_FOUND', `model pack ${dir}: not a folder (a pack is a folder with manifest.json)`);
   }
   if (!existsSync(manifestPath)) {
     throw new ProbeError('PACK_NOT_FOUND', `model pack ${dir}: manifest.json is missing (a pack is a folder with manifest.json; see docs/model-pack.md)`);
