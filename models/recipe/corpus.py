@@ -10,7 +10,8 @@ documents, so that the held-out split is not a handful of huge files. Exact dupl
 hash) are dropped. The validation split is chosen by a hash of the document's name (about 3%).
 
 Run (from the repo root):  /usr/bin/python3 models/recipe/corpus.py [--install]
---install runs `apt-get install -y python3.11-doc nodejs libpython3.11-stdlib` first; TypeScript comes
+--install runs `apt-get install -y python3.11-doc libpython3.11-stdlib` first (plus nodejs-doc when
+/usr/share/doc/nodejs/api is missing; the docs used here came with the NodeSource nodejs 20 package); TypeScript comes
 from the repo's node_modules (`npm ci`).
 Writes models/recipe/work/corpus/{train,val}.jsonl and models/recipe/work/val/*.txt (one plain-text
 file per held-out document, for `lm-probe corpus`).
@@ -66,7 +67,7 @@ SOURCES = [
         'files': lambda: sorted(glob.glob('/usr/share/doc/python3.11/html/_sources/**/*.rst.txt', recursive=True)),
     },
     {
-        'name': 'nodejs-api-docs', 'kind': 'prose', 'package': 'nodejs (Debian), /usr/share/doc/nodejs/api/*.md',
+        'name': 'nodejs-api-docs', 'kind': 'prose', 'package': 'nodejs (the NodeSource build installed on the project machines; Debian\'s nodejs-doc ships the same docs), /usr/share/doc/nodejs/api/*.md',
         'version': lambda: deb_version('nodejs'),
         'license': 'MIT (Node.js license)',
         'files': lambda: sorted(glob.glob('/usr/share/doc/nodejs/api/*.md')),
@@ -108,7 +109,10 @@ def main():
     ap.add_argument('--install', action='store_true')
     args = ap.parse_args()
     if args.install:
-        subprocess.run(['apt-get', 'install', '-y', 'python3.11-doc', 'nodejs', 'libpython3.11-stdlib'], check=True)
+        pkgs = ['python3.11-doc', 'libpython3.11-stdlib']
+        if not glob.glob('/usr/share/doc/nodejs/api/*.md'):
+            pkgs.append('nodejs-doc')  # Debian's package of the same Node.js docs, where node's own package lacks them
+        subprocess.run(['apt-get', 'install', '-y'] + pkgs, check=True)
     os.makedirs(os.path.join(WORK, 'corpus'), exist_ok=True)
     valdir = os.path.join(WORK, 'val')
     os.makedirs(valdir, exist_ok=True)
