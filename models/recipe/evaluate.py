@@ -109,6 +109,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--ckpt-dir', default=WORK)
     ap.add_argument('--limit', type=int, default=0, help='only the first N documents (smoke test)')
+    ap.add_argument('--glob', nargs='+', default=[os.path.join(WORK, 'val', '*.txt')], help='held-out documents')
     args = ap.parse_args()
     torch.set_num_threads(int(os.environ.get('OMP_NUM_THREADS', '1')))
     enc = Encoder(os.path.join(WORK, 'tokenizer.json'))
@@ -117,7 +118,7 @@ def main():
     w = fw.config.context - 1
     with open(os.path.join(WORK, 'val.docs.json')) as f:
         meta = {d['id'].replace('/', '_').replace(':', '_').replace('#', '_'): d for d in json.load(f)}
-    files = sorted(glob.glob(os.path.join(WORK, 'val', '*.txt')))
+    files = sorted({p for g in args.glob for p in glob.glob(g)})
     if args.limit:
         files = files[:args.limit]
     train = np.fromfile(os.path.join(WORK, 'train.bin'), dtype=np.uint16)

@@ -12,10 +12,10 @@ export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 
 rm -f models/default/probes.json models/default/probes.bin
 $PY models/recipe/export.py
-$PY models/recipe/evaluate.py > $W/eval.json
+# the recipe's own figures (PyTorch) and the engine's (onnxruntime-node), side by side
+$PY models/recipe/evaluate.py > $W/eval.json &
 node "$CLI" corpus --providers cpu --json $W/val/*.txt > $W/cli_corpus_all.json
-node "$CLI" corpus --providers cpu --json $W/val/python-docs_*.txt $W/val/nodejs-api-docs_*.txt > $W/cli_corpus_prose.json
-node "$CLI" corpus --providers cpu --json $W/val/python-stdlib_*.txt $W/val/typescript-lib_*.txt > $W/cli_corpus_code.json
+wait
 
 if [ "${SKIP_PROBES:-0}" != 1 ]; then
   $PY models/recipe/probe_text.py

@@ -33,6 +33,10 @@ def fmt(x, d=4):
     return 'n/a' if x is None else f'{x:.{d}f}'
 
 
+PROBE_TOKENS = int(os.environ.get('PROBE_TOKENS', '100000'))
+EVAL_PROBE_TOKENS = int(os.environ.get('EVAL_PROBE_TOKENS', '50000'))
+
+
 def main():
     sources = jload('sources.json')
     tdocs, vdocs = jload('train.docs.json'), jload('val.docs.json')
@@ -188,22 +192,37 @@ def main():
         w(f"Sign of delta on the whole held-out split: {sign} ({a['delta']:+.5f}); the 95% interval "
           f"{'excludes' if excl else 'includes'} zero. Papadopoulos et al. report a small positive delta (backward harder) for "
           f"natural language with large models; this pack's figure comes from a {params / 1e6:.1f}M-parameter model trained for "
-          f"{tokens_seen / train_tokens:.2f} epochs and mostly on code-like text, so it says little about that claim.")
+          f"{tokens_seen / train_tokens:.2f} epochs on documentation and source code, so it says little about that claim.")
         w(f"Entropy of the training unigram distribution itself: {ev['unigramEntropyTrainNats']:.4f} nats.")
         w('')
     if cli['all']:
-        w('Reproduced with the engine (onnxruntime-node on the committed ONNX graphs):')
+        c = cli['all']
+        kind_of = {os.path.basename(d['file']): d['kind'] for d in ev['docs']} if ev else {}
+        w('Reproduced with the engine (onnxruntime-node on the committed ONNX graphs), '
+          '`node dist/cli.js corpus --providers cpu --json models/recipe/work/val/*.txt`; the per-kind rows are token-weighted '
+          'sums of the per-file figures in the same output:')
         w('')
-        w('| text | command | tokens | L_fw (nats) | L_bw (nats) | delta | delta 95% CI | speed |')
+        w('| text | files | tokens | L_fw (nats) | L_bw (nats) | delta | delta 95% CI | difference from the table above (L_fw, L_bw) |')
         w('| --- | --- | --- | --- | --- | --- | --- | --- |')
-        for k, c in cli.items():
-            if not c:
+        ci = c['deltaCI95']
+        ref = ev['all'] if ev else None
+        def rel(a, b):
+            return f'{100 * (a - b) / b:+.4f}%'
+        w(f"| all | {len(c['files'])} | {c['tokens']:,} | {c['forward']['meanNats']:.4f} | {c['backward']['meanNats']:.4f} | {c['delta']:+.5f} | "
+          f"[{ci[0]:+.5f}, {ci[1]:+.5f}] | {rel(c['forward']['meanNats'], ref['forwardMeanNats']) + ', ' + rel(c['backward']['meanNats'], ref['backwardMeanNats']) if ref else 'n/a'} |")
+        for k in sorted(set(kind_of.values())):
+            fs = [f for f in c['files'] if kind_of.get(os.path.basename(f['file'])) == k]
+            n = sum(f['tokens'] for f in fs)
+            if not n:
                 continue
-            glob_ = {'all': 'models/recipe/work/val/*.txt', 'prose': 'models/recipe/work/val/{python-docs,nodejs-api-docs}_*.txt',
-                     'code': 'models/recipe/work/val/{python-stdlib,typescript-lib}_*.txt'}[k]
-            ci = c['deltaCI95']
-            w(f"| {k} | `node dist/cli.js corpus --json {glob_}` | {c['tokens']:,} | {c['forward']['meanNats']:.4f} | "
-              f"{c['backward']['meanNats']:.4f} | {c['delta']:+.5f} | [{ci[0]:+.5f}, {ci[1]:+.5f}] | {c['tokensPerSecond']:.0f} tokens/s on {c['provider']} |")
+            lf = sum(f['tokens'] * f['forwardMeanNats'] for f in fs) / n
+            lb = sum(f['tokens'] * f['backwardMeanNats'] for f in fs) / n
+            r = ev['byKind'][k]
+            w(f"| kind: {k} | {len(fs)} | {n:,} | {lf:.4f} | {lb:.4f} | {(lb - lf) / ((lb + lf) / 2):+.5f} | n/a | "
+              f"{rel(lf, r['forwardMeanNats'])}, {rel(lb, r['backwardMeanNats'])} |")
+        w('')
+        w(f"Engine speed on this run: {c['tokensPerSecond']:.0f} tokens/s on {c['provider']} ({c['seconds']:.1f} s, both directions, "
+          f"on the shared 2-core machine).")
         w('')
 
     w('## Future-token probes')
@@ -252,14 +271,14 @@ def main():
     w('/usr/bin/python3 models/recipe/export.py            # models/default/*.onnx, manifest.json, parity.json, test/pack/fixtures')
     w('OMP_NUM_THREADS=2 /usr/bin/python3 models/recipe/evaluate.py > models/recipe/work/eval.json')
     w('npm run build')
-    w('node dist/cli.js corpus --json models/recipe/work/val/*.txt > models/recipe/work/cli_corpus_all.json')
-    w('node dist/cli.js corpus --json models/recipe/work/val/{python-docs,nodejs-api-docs}_*.txt > models/recipe/work/cli_corpus_prose.json')
-    w('node dist/cli.js corpus --json models/recipe/work/val/{python-stdlib,typescript-lib}_*.txt > models/recipe/work/cli_corpus_code.json')
+    w('node dist/cli.js corpus --providers cpu --json models/recipe/work/val/*.txt > models/recipe/work/cli_corpus_all.json')
     if probes_eval:
         w('/usr/bin/python3 models/recipe/probe_text.py      # work/probe-fit, work/probe-heldout')
-        w('node dist/cli.js fit-probes --model models/default --out models/default/probes.json --set-manifest \\')
-        w('  --held-out models/recipe/work/probe-heldout/*.txt models/recipe/work/probe-fit/*.txt')
-        w('node dist/cli.js eval-probes --model models/default --json models/recipe/work/val/*.txt > models/recipe/work/eval_probes.json')
+        w('held=(); for f in models/recipe/work/probe-heldout/*.txt; do held+=(--held-out "$f"); done')
+        w(f"node dist/cli.js fit-probes --providers cpu --model models/default --out models/default/probes.json --set-manifest \\")
+        w(f"  --max-tokens {PROBE_TOKENS} \"${{held[@]}}\" models/recipe/work/probe-fit/*.txt")
+        w(f"node dist/cli.js eval-probes --providers cpu --model models/default --json --max-tokens {EVAL_PROBE_TOKENS} \\")
+        w('  models/recipe/work/probe-eval/*.txt > models/recipe/work/eval_probes.json')
     w('/usr/bin/python3 models/recipe/make_card.py         # this card')
     w('node scripts/run-tests.mjs test/pack                # parity tests')
     w('```')
