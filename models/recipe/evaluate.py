@@ -130,7 +130,7 @@ def main():
         with open(path, encoding='utf-8', newline='') as f:
             text = f.read()
         ids = enc.encode(text)
-        m = meta.get(name, {})
+        m = meta.get(name, {'source': os.path.basename(path), 'kind': 'outside the corpus'})
         docs.append({'file': os.path.relpath(path, os.path.join(HERE, '..', '..')), 'source': m.get('source'), 'kind': m.get('kind'),
                      'tokens': len(ids), 'fwNats': doc_nats(fw, ids, w), 'bwNats': doc_nats(bw, ids[::-1], w),
                      'unigramNats': float(-logp_uni[np.asarray(ids)].sum())})

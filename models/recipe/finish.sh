@@ -9,6 +9,7 @@ W=models/recipe/work
 CLI=${CLI:-dist/cli.js}
 [ -f "$CLI" ] || npm run --silent build
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
+OOD="/usr/share/common-licenses/GPL-3 /usr/share/vim/vim90/doc/usr_01.txt /usr/include/stdio.h /usr/lib/python3/dist-packages/numpy/core/numeric.py node_modules/esbuild/lib/main.js"
 
 rm -f models/default/probes.json models/default/probes.bin
 $PY models/recipe/export.py
@@ -16,6 +17,8 @@ $PY models/recipe/export.py
 $PY models/recipe/evaluate.py > $W/eval.json &
 node "$CLI" corpus --providers cpu --json $W/val/*.txt > $W/cli_corpus_all.json
 wait
+# spot check on text outside the corpus and this repo (English prose and code in other packages)
+$PY models/recipe/evaluate.py --glob $OOD > $W/eval_ood.json
 
 if [ "${SKIP_PROBES:-0}" != 1 ]; then
   $PY models/recipe/probe_text.py

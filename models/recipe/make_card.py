@@ -225,6 +225,18 @@ def main():
           f"on the shared 2-core machine).")
         w('')
 
+    ood = jload('eval_ood.json')
+    if ood:
+        w('Spot check on text that is in neither the corpus nor this repository (`models/recipe/evaluate.py --glob FILES`): '
+          'English prose (a license text, a Vim manual chapter) and code in other languages or packages. The unigram column is '
+          'the same training-split unigram baseline as above.')
+        w('')
+        w('| file | tokens | L_fw (nats) | L_bw (nats) | unigram (nats) |')
+        w('| --- | --- | --- | --- | --- |')
+        for d in ood['docs']:
+            w(f"| {d['source']} | {d['tokens']:,} | {d['fwNats'] / d['tokens']:.4f} | {d['bwNats'] / d['tokens']:.4f} | {d['unigramNats'] / d['tokens']:.4f} |")
+        w('')
+
     w('## Future-token probes')
     w('')
     probes_path = os.path.join(PACK, 'probes.json')
@@ -270,6 +282,8 @@ def main():
     w('wait')
     w('/usr/bin/python3 models/recipe/export.py            # models/default/*.onnx, manifest.json, parity.json, test/pack/fixtures')
     w('OMP_NUM_THREADS=2 /usr/bin/python3 models/recipe/evaluate.py > models/recipe/work/eval.json')
+    w('/usr/bin/python3 models/recipe/evaluate.py --glob /usr/share/common-licenses/GPL-3 /usr/share/vim/vim90/doc/usr_01.txt \\')
+    w('  /usr/include/stdio.h /usr/lib/python3/dist-packages/numpy/core/numeric.py node_modules/esbuild/lib/main.js > models/recipe/work/eval_ood.json')
     w('npm run build')
     w('node dist/cli.js corpus --providers cpu --json models/recipe/work/val/*.txt > models/recipe/work/cli_corpus_all.json')
     if probes_eval:
