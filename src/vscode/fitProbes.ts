@@ -3,6 +3,9 @@
 // progress notification, then uses the new probes for the future-lens analysis.
 import * as vscode from 'vscode';
 import { fork } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Ctx } from './context';
 
 const DEFAULT_GLOB = '**/*.{py,ts,js,md,txt,rst,java,go,rs,c,h,cpp}';
@@ -36,7 +39,10 @@ export async function fitProbesOnWorkspace(ctx: Ctx): Promise<void> {
   const cli = vscode.Uri.joinPath(ctx.extension.extensionUri, 'dist', 'cli.js').fsPath;
   const args = ['fit-probes', '--out', out, '--json'];
   if (!ctx.config.packIsBundled) args.push('--model', ctx.config.packDir);
-  args.push('--', ...files);
+  // The file list goes through a file: thousands of paths overflow a command line on Windows.
+  const list = join(mkdtempSync(join(tmpdir(), 'lm-probe-fit-')), 'files.txt');
+  writeFileSync(list, files.join('\n') + '\n');
+  args.push('--files-from', list);
   const ok = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `LM Probe: fitting probes on ${files.length} files`, cancellable: true },
     (progress, token) =>

@@ -14,10 +14,11 @@ import { CliError, EXIT, readStdin, readTextFile } from '../io';
 export const ANALYSIS_USAGE = `
 Analyses (future-token probes, token importance, geometry):
   lm-probe fit-probes  [--model DIR] --out FILE [--held-out FILE]... [--max-tokens N]
-                       [--lambdas a,b,...] [--target normalized|residual] [--set-manifest] FILE...
+                       [--lambdas a,b,...] [--target normalized|residual] [--set-manifest]
+                       [--files-from LIST] FILE...
       fit future-token probes (ridge, penalty chosen on held-out text) on text FILEs; writes
       FILE (JSON header) and FILE's .bin; --set-manifest points the pack's manifest at FILE
-      (FILE must then be inside the pack folder)
+      (FILE must then be inside the pack folder); LIST: a file naming text files, one a line
   lm-probe eval-probes [--model DIR] [--probes FILE] [--max-tokens N] [--json] FILE...
       precision@1 per layer and offset on FILEs, next to bigram baselines
   lm-probe lasso --json --alpha A --data FILE [--tol T] [--max-iter N]
@@ -234,12 +235,14 @@ export const ANALYSIS_COMMANDS: Record<string, Command> = {
       lambdas: { type: 'string' },
       'set-manifest': { type: 'boolean' },
       target: { type: 'string' },
+      'files-from': { type: 'string' },
     },
     allowPositionals: true,
     async run(v, pos, ctx) {
       if (typeof v.out !== 'string') throw new CliError(EXIT.USAGE, 'fit-probes needs --out FILE (the probe file to write, e.g. probes.json)');
       const out = v.out.endsWith('.json') ? v.out : v.out + '.json';
-      const texts = files(pos, 'fit-probes');
+      const listed = typeof v['files-from'] === 'string' ? readTextFile(v['files-from']).split(/\r?\n/).filter((l) => l.trim() !== '') : [];
+      const texts = files([...pos, ...listed], 'fit-probes');
       const held = (v['held-out'] as string[] | undefined) ?? [];
       for (const f of held) if (!existsSync(f)) throw new CliError(EXIT.USAGE, `--held-out: cannot read ${f}: no such file`);
       const lambdas =
