@@ -127,8 +127,11 @@ export interface ImportanceResult {
   attention: (number | null)[][];
   /** Lasso coefficient of each earlier token j (j < target) at `alpha`; null outside the window. */
   lasso: (number | null)[];
-  /** Regularization path, alpha_max down to alpha_max / 100 (log-spaced, warm-started, sklearn's default tol); coef indexed like `lasso`. */
-  path: { alpha: number; coef: (number | null)[] }[];
+  /**
+   * Regularization path, alpha_max down to alpha_max / 100 (log-spaced, warm-started). Only the
+   * window's tokens, to keep long selections small: coef[j - window.start] is token j's coefficient.
+   */
+  path: { alpha: number; coef: number[] }[];
   /** Spearman rank correlation of attention (at attentionLayer) and |lasso|; overlap of their top-k sets / k. */
   agreement: { spearman: number | null; topKOverlap: number; k: number };
   /** Per token: ln(lambda + ridge residual of its unit-normalized state on the earlier ones), nats; null outside the window. */

@@ -119,7 +119,7 @@ test('probe(): importance and geometry agree with direct computations from run()
   const states = rowsOf(out.hidden!, D, 1 * T, T);
   const direct = lasso(designFromColumns(states.slice(0, 20), D), states[20], 0.01, { tol: 1e-12, maxIter: 100000 });
   for (let j = 0; j < 20; j++) assert.ok(Math.abs(imp.lasso[j]! - direct.coef[j]) < 1e-6);
-  assert.ok(imp.path.length === 12 && imp.path[0].coef.every((c) => c === 0));
+  assert.ok(imp.path.length === 12 && imp.path[0].coef.every((c) => c === 0) && imp.path[5].coef.length === 20 - a.window.start);
   assert.equal(imp.informationGainNats.length, r.tokens.length);
   imp.informationGainNats.forEach((g, i) => assert.ok(i >= a.window.end ? g === null : Number.isFinite(g)));
   assert.ok(imp.agreement.k === 5 && imp.agreement.topKOverlap >= 0 && imp.agreement.topKOverlap <= 1);

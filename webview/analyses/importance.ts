@@ -67,7 +67,7 @@ registerAnalysis({
     const barCanvas = el('canvas');
     root.append(el('div', { class: 'an-chart' }, barCanvas));
     const att = idx.map((j) => imp.attention[imp.attentionLayer]?.[j] ?? 0);
-    const coefAt = (coef: (number | null)[]) => idx.map((j) => Math.abs(coef[j] ?? 0));
+    const coefAt = (coef: (number | null)[], base = 0) => idx.map((j) => Math.abs(coef[j - base] ?? 0));
     const bars = new Chart(barCanvas, {
       type: 'bar',
       data: {
@@ -99,7 +99,7 @@ registerAnalysis({
     // path
     const pathCanvas = el('canvas');
     root.append(el('div', { class: 'an-chart' }, pathCanvas));
-    const peak = idx.map((j) => Math.max(0, ...imp.path.map((p) => Math.abs(p.coef[j] ?? 0))));
+    const peak = idx.map((j) => Math.max(0, ...imp.path.map((p) => Math.abs(p.coef[j - w.start] ?? 0))));
     const lines = idx
       .map((j, k) => ({ j, k, m: peak[k] }))
       .filter((x) => x.m > 0)
@@ -113,7 +113,7 @@ registerAnalysis({
         datasets: [
           ...lines.map((x, n) => ({
             label: `#${x.j} ${vis(r.tokens[x.j].text)}`,
-            data: imp.path.map((p) => ({ x: Math.log10(p.alpha), y: p.coef[x.j] ?? 0 })),
+            data: imp.path.map((p) => ({ x: Math.log10(p.alpha), y: p.coef[x.j - w.start] ?? 0 })),
             borderColor: palette[n % palette.length],
             backgroundColor: palette[n % palette.length],
             pointRadius: 0,
@@ -136,11 +136,11 @@ registerAnalysis({
     });
     charts.push(path);
 
-    const ymin = Math.min(0, ...imp.path.flatMap((p) => p.coef.map((x) => x ?? 0)));
-    const ymax = Math.max(0, ...imp.path.flatMap((p) => p.coef.map((x) => x ?? 0)));
-    const show = (alpha: number, coef: (number | null)[], exact: boolean, spearman: number | null, overlap: number | null) => {
-      alphaLabel.textContent = `${alpha.toExponential(2)}${exact ? '' : ' (nearest path point; release for the exact fit)'} · α_max ${imp.alphaMax.toExponential(2)} · ${idx.filter((j) => (coef[j] ?? 0) !== 0).length} nonzero`;
-      bars.data.datasets[1].data = coefAt(coef);
+    const ymin = Math.min(0, ...imp.path.flatMap((p) => p.coef));
+    const ymax = Math.max(0, ...imp.path.flatMap((p) => p.coef));
+    const show = (alpha: number, coef: (number | null)[], base: number, exact: boolean, spearman: number | null, overlap: number | null) => {
+      alphaLabel.textContent = `${alpha.toExponential(2)}${exact ? '' : ' (nearest path point; release for the exact fit)'} · α_max ${imp.alphaMax.toExponential(2)} · ${idx.filter((j) => (coef[j - base] ?? 0) !== 0).length} nonzero`;
+      bars.data.datasets[1].data = coefAt(coef, base);
       bars.update();
       marker.data = [
         { x: Math.log10(alpha), y: ymin },
@@ -152,14 +152,14 @@ registerAnalysis({
           ? 'agreement: computed for the exact fit'
           : `agreement with attention: Spearman ρ ${spearman === null ? '–' : spearman.toFixed(3)} · top-${imp.agreement.k} overlap ${(overlap ?? 0).toFixed(2)}`;
     };
-    show(imp.alpha, imp.lasso, true, imp.agreement.spearman, imp.agreement.topKOverlap);
+    show(imp.alpha, imp.lasso, 0, true, imp.agreement.spearman, imp.agreement.topKOverlap);
     slider.addEventListener('input', () => {
       const a = toAlpha(Number(slider.value));
       let best = 0;
       imp.path.forEach((p, k) => {
         if (Math.abs(Math.log(p.alpha) - Math.log(a)) < Math.abs(Math.log(imp.path[best].alpha) - Math.log(a))) best = k;
       });
-      if (imp.path.length) show(imp.path[best].alpha, imp.path[best].coef, false, null, null);
+      if (imp.path.length) show(imp.path[best].alpha, imp.path[best].coef, w.start, false, null, null);
       ctx.setState<UiState>({ pathIndex: best });
     });
     slider.addEventListener('change', () => ctx.requestAnalysis({ importance: { target: imp.target, layer: imp.layer, attentionLayer: imp.attentionLayer, alpha: toAlpha(Number(slider.value)) } }));

@@ -209,7 +209,7 @@ async function importanceOf(
     alphaMax: core.alphaMax,
     attention: att ? att.map((row) => pad(row, target)) : [],
     lasso: pad(core.lasso, target),
-    path: core.path.map((p) => ({ alpha: p.alpha, coef: pad(p.coef, target) })),
+    path: core.path,
     agreement: core.agreement,
     informationGainNats: pad(gain.gainNats, N),
     informationGainLambda: INFO_GAIN_LAMBDA,
