@@ -1,6 +1,7 @@
 // The arrow-of-time measurement over files: mean log-perplexity per direction and the asymmetry
 // delta with a bootstrap 95% interval (Papadopoulos et al. 2024).
 import type { Engine } from '../engine/engine';
+import { ProbeError, isProbeError } from '../engine/errors';
 
 export interface CorpusUnit {
   tokens: number;
@@ -81,12 +82,19 @@ export async function runCorpus(
   const files: CorpusReport['files'] = [];
   let seconds = 0;
   for (const d of docs) {
-    const r = await engine.probe(d.text, {
-      topK: 0,
-      maxTokens: Number.MAX_SAFE_INTEGER,
-      signal: opts.signal,
-      onProgress: (p) => opts.onProgress?.((doneChars + (d.text.length * p.done) / p.total) / totalChars),
-    });
+    let r;
+    try {
+      r = await engine.probe(d.text, {
+        topK: 0,
+        maxTokens: Number.MAX_SAFE_INTEGER,
+        signal: opts.signal,
+        onProgress: (p) => opts.onProgress?.((doneChars + (d.text.length * p.done) / p.total) / totalChars),
+      });
+    } catch (e) {
+      // say which file, keep the code (and so the exit code)
+      if (isProbeError(e) && e.code !== 'CANCELLED') throw new ProbeError(e.code, `${d.file}: ${e.message}`);
+      throw e;
+    }
     seconds += r.runtime.ms / 1000;
     doneChars += d.text.length;
     opts.onProgress?.(doneChars / totalChars);

@@ -190,13 +190,6 @@ const COMMANDS: Record<string, Command> = {
             signal: ctx.signal,
             onProgress: (f) => bar?.update(Math.round(f * 1000)),
           });
-        } catch (e) {
-          if (isProbeError(e) && (e.code === 'EMPTY_TEXT' || e.code === 'BAD_TEXT' || e.code === 'TOKENIZER_MISMATCH')) {
-            // say which file
-            const i = docs.findIndex((d) => d.text.trim().length === 0 || d.text.includes('\u0000'));
-            throw new CliError(EXIT.BAD_TEXT, i >= 0 ? `${docs[i].file}: ${e.message}` : e.message);
-          }
-          throw e;
         } finally {
           bar?.stop();
         }
