@@ -54,6 +54,7 @@ export class EngineClient {
   private disposed = false;
   /** How many times the child has crashed in this session (shown in messages and tests). */
   crashes = 0;
+  private lastStderr: string | undefined;
   /** Resolves with the pid once the current child said it is ready. */
   private ready: Promise<number> | undefined;
 
@@ -72,6 +73,7 @@ export class EngineClient {
     if (this.disposed) return Promise.reject(new HostError('HOST_STOPPED', 'The engine host was shut down.'));
     if (this.running && this.ready) return this.ready;
     this.stopping = false;
+    this.lastStderr = undefined;
     const log = this.opts.log ?? (() => undefined);
     const child = fork(this.opts.hostScript, [], {
       execPath: this.opts.execPath ?? process.execPath,
@@ -92,7 +94,11 @@ export class EngineClient {
     }
     // ONNX Runtime and Dawn write to stderr; keep it for the output channel.
     child.stdout?.setEncoding('utf8').on('data', (d: string) => log('info', d.trimEnd()));
-    child.stderr?.setEncoding('utf8').on('data', (d: string) => log('warn', d.trimEnd()));
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      log('warn', d.trimEnd());
+      const last = d.split('\n').map((l) => l.trim()).filter(Boolean).pop();
+      if (last) this.lastStderr = last.slice(0, 300);
+    });
     this.ready = new Promise<number>((resolve, reject) => {
       const onMsg = (m: unknown) => {
         if (isChildToParent(m) && m.type === 'ready') {
@@ -101,14 +107,15 @@ export class EngineClient {
         }
       };
       child.on('message', onMsg);
-      child.once('exit', (code, sig) => reject(new HostError('HOST_CRASHED', describeExit(code, sig))));
+      child.once('close', (code, sig) => reject(new HostError('HOST_CRASHED', this.exitMessage(code, sig))));
       child.once('error', (e) => reject(new HostError('HOST_CRASHED', `The engine process could not start: ${e.message}`)));
     });
     this.ready.catch(() => undefined);
     child.on('message', (m: unknown) => {
       if (isChildToParent(m)) this.onMessage(m);
     });
-    child.once('exit', (code, sig) => this.onExit(child, code, sig));
+    // 'close' comes after the child's stderr is drained, so the crash message can quote it.
+    child.once('close', (code, sig) => this.onExit(child, code, sig));
     child.on('error', (e) => log('error', `engine host: ${e.message}`));
     log('info', `engine host started (pid ${child.pid})`);
     return this.ready;
@@ -197,10 +204,16 @@ export class EngineClient {
       return;
     }
     this.crashes++;
-    const message = `${describeExit(code, sig)} It restarts on the next probe.`;
+    const message = this.exitMessage(code, sig);
     this.opts.log?.('error', message);
     this.failAll(new HostError('HOST_CRASHED', message));
     this.opts.onCrash?.(message);
+  }
+
+  private exitMessage(code: number | null, sig: NodeJS.Signals | null): string {
+    // A crash at start-up (a missing native library, say) says why on stderr: pass its last line on.
+    const why = this.lastStderr && code !== null && code !== 0 ? ` Last error: ${this.lastStderr}` : '';
+    return `${describeExit(code, sig)}${why} It restarts on the next probe.`;
   }
 
   private failAll(e: Error): void {

@@ -262,9 +262,14 @@ async function exportResults(ctx: Ctx): Promise<void> {
     void vscode.window.showInformationMessage('LM Probe: nothing to export yet; probe a selection first.');
     return;
   }
-  const base = last.uri.path.replace(/\.[^./]*$/, '');
+  // Next to the probed file; an untitled document has no folder: use the workspace's.
+  const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+  const defaultUri =
+    last.uri.scheme === 'untitled'
+      ? folder && vscode.Uri.joinPath(folder, 'probe.lmprobe.csv')
+      : last.uri.with({ path: `${last.uri.path.replace(/\.[^./]*$/, '')}.lmprobe.csv` });
   const target = await vscode.window.showSaveDialog({
-    defaultUri: last.uri.with({ path: `${base}.lmprobe.csv` }),
+    defaultUri,
     filters: { 'CSV (per-token table)': ['csv'], 'JSON (ProbeResult)': ['json'] },
     saveLabel: 'Export',
   });

@@ -63,3 +63,16 @@ test('client: a crash rejects pending requests with HOST_CRASHED and the next re
   c.dispose();
   await assert.rejects(c.request('ping', {}), (e: HostError) => e.code === 'HOST_STOPPED');
 });
+
+test('client: a crash at start-up quotes the last stderr line of the child', async () => {
+  process.env.FAKE_HOST_FAIL_AT_START = '1';
+  const crashes: string[] = [];
+  const c = new EngineClient({ hostScript: fake, onCrash: (m) => crashes.push(m) });
+  try {
+    await assert.rejects(c.request('ping', {}), (e: HostError) => e.code === 'HOST_CRASHED' && /cannot open shared object/.test(e.message));
+    assert.match(crashes[0], /exited with code 1\. Last error: Error: libonnxruntime\.so\.1: cannot open shared object file/);
+  } finally {
+    delete process.env.FAKE_HOST_FAIL_AT_START;
+    c.dispose();
+  }
+});
