@@ -1,0 +1,61 @@
+// The analyses' CLI subcommands through the built bundle (dist/cli.js; `npm test` builds it).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(__dirname, '..', '..');
+const CLI = join(ROOT, 'dist', 'cli.js');
+const TINY = join(ROOT, 'test', 'fixtures', 'tiny-gpt');
+const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: ROOT });
+
+test('lm-probe fit-probes --help documents the analyses subcommands', () => {
+  const r = cli('fit-probes', '--help');
+  assert.equal(r.status, 0);
+  for (const s of ['fit-probes', 'eval-probes', 'lm-probe lasso', 'analyze', 'bench-analyses']) assert.ok(r.stdout.includes(s), s);
+});
+
+test('lm-probe lasso prints {coef, iterations} equal to scikit-learn', () => {
+  const cases = JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'analysis', 'lasso-cases.json'), 'utf8'));
+  const dir = mkdtempSync(join(tmpdir(), 'lm-probe-lasso-'));
+  for (const c of cases.slice(0, 6).concat(cases.slice(12, 14))) {
+    const f = join(dir, 'd.json');
+    writeFileSync(f, JSON.stringify({ X: c.X, y: c.y }));
+    const r = cli('lasso', '--json', '--alpha', String(c.alpha), '--data', f);
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.deepEqual(Object.keys(out), ['coef', 'iterations']);
+    out.coef.forEach((w: number, j: number) => assert.ok(Math.abs(w - c.tight.coef[j]) < 1e-6, `${c.name}[${j}]`));
+    assert.equal(out.iterations, c.tight.iterations);
+    const d = cli('lasso', '--json', '--alpha', String(c.alpha), '--data', f, '--tol', '1e-4', '--max-iter', '1000');
+    assert.equal(JSON.parse(d.stdout).iterations, c.default.iterations);
+  }
+  writeFileSync(join(dir, 'bad.json'), JSON.stringify({ X: [[1, 2], [3]], y: [1, 2] }));
+  const bad = cli('lasso', '--json', '--alpha', '0.1', '--data', join(dir, 'bad.json'));
+  assert.equal(bad.status, 3);
+  assert.match(bad.stderr, /X\[1\] must be an array of 2 finite numbers/);
+  assert.equal(cli('lasso', '--json', '--data', join(dir, 'bad.json')).status, 2);
+});
+
+test('lm-probe fit-probes, eval-probes --json and importance on the tiny-gpt fixture', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lm-probe-cli-'));
+  const out = join(dir, 'probes.json');
+  const fit = cli('fit-probes', '--model', TINY, '--out', out, '--max-tokens', '3000', 'docs/model-pack.md', 'src/engine/engine.ts');
+  assert.equal(fit.status, 0, fit.stderr);
+  assert.match(fit.stdout, /wrote .*probes.json and probes.bin: 9 maps/);
+  const ev = cli('eval-probes', '--model', TINY, '--probes', out, '--max-tokens', '800', '--json', 'src/engine/pack.ts');
+  assert.equal(ev.status, 0, ev.stderr);
+  const r = JSON.parse(ev.stdout);
+  assert.equal(r.precisionAt1[2][0], r.modelNextTokenAccuracy);
+  assert.equal(r.precisionAt1.length, 3);
+  const imp = cli('importance', '--model', TINY, '--target', '5', '--alpha', '0.01', '--text', 'def f(x): return x');
+  assert.equal(imp.status, 0, imp.stderr);
+  const j = JSON.parse(imp.stdout);
+  assert.equal(j.importance.target, 5);
+  assert.equal(j.importance.lasso.length, 5);
+  const none = cli('eval-probes', '--model', TINY, 'src/engine/pack.ts');
+  assert.equal(none.status, 4);
+  assert.match(none.stderr, /has no probes/);
+});
