@@ -75,7 +75,7 @@ test('probe: a 200,000-character file is scored in windows', () => {
   assert.ok(res.runtime.windows > 1000);
   const rel = Math.abs(res.summary.forward.totalBits - res.summary.backward!.totalBits) / res.summary.forward.totalBits;
   assert.ok(rel < 1e-6, `Markov equality over ${res.tokens.length} tokens: ${rel}`);
-  console.log(`# 200k chars: ${res.tokens.length} tokens, ${res.runtime.windows} windows/direction, ${Date.now() - t0} ms wall (markov fixture)`);
+  console.log(`200k chars: ${res.tokens.length} tokens, ${res.runtime.windows} windows/direction, ${Date.now() - t0} ms wall (markov fixture)`);
 });
 
 test('bad input text: empty, whitespace, NUL, invalid UTF-8, missing file', () => {

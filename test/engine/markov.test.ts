@@ -46,6 +46,6 @@ test('Markov pair: a per-direction mistake would show (forward alone differs fro
 });
 
 test('Markov pair: maximum relative error reported', () => {
-  console.log(`# Markov fw/bw total surprisal: max relative difference ${maxRel.toExponential(3)}, max absolute ${maxAbs.toExponential(3)} bits`);
+  console.log(`Markov fw/bw total surprisal: max relative difference ${maxRel.toExponential(3)}, max absolute ${maxAbs.toExponential(3)} bits`);
   assert.ok(maxRel < 1e-6);
 });
