@@ -9,6 +9,8 @@ it needs numpy, onnx and, for tiny-gpt, torch).
                  (the product of the chain's probabilities telescopes), which catches every reversal,
                  window alignment and BOS mistake in the engine. contextLength is small (16) so that
                  short texts already take many windows.
+  markov-forward-int32/  the same forward chain as a graph with int32 ids and an attention_mask
+                 input, and no backward model (the other common export, and a forward-only pack).
   tiny-gpt/      a randomly initialised 2-layer GPT (same tokenizer) with the full graph contract:
                  logits, hidden_states, attentions, plus head.onnx. Its numbers mean nothing; it is
                  there for shapes, the analyses and the graph-contract checks.
@@ -98,6 +100,27 @@ def gather_graph(table, name):
     return m
 
 
+def masked_int32_graph(table, name):
+    # The same Markov logits from a graph exported the other common way: int32 ids and an
+    # attention_mask input (all ones here): logits = table[ids] * mask[..., None].
+    V = table.shape[0]
+    ids = helper.make_tensor_value_info('input_ids', TensorProto.INT32, ['B', 'T'])
+    mask = helper.make_tensor_value_info('attention_mask', TensorProto.INT32, ['B', 'T'])
+    out = helper.make_tensor_value_info('logits', TensorProto.FLOAT, ['B', 'T', V])
+    init = [numpy_helper.from_array(table.astype(np.float32), 'table'), numpy_helper.from_array(np.array([-1], dtype=np.int64), 'last')]
+    nodes = [
+        helper.make_node('Gather', ['table', 'input_ids'], ['g'], axis=0),
+        helper.make_node('Cast', ['attention_mask'], ['mf'], to=TensorProto.FLOAT),
+        helper.make_node('Unsqueeze', ['mf', 'last'], ['m3']),
+        helper.make_node('Mul', ['g', 'm3'], ['logits']),
+    ]
+    g = helper.make_graph(nodes, name, [ids, mask], [out], init)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)], producer_name='lm-probe make-fixtures')
+    m.ir_version = 8
+    onnx.checker.check_model(m)
+    return m
+
+
 def make_markov(tok, V):
     rng = np.random.default_rng(20261123)
     # Full support, fairly peaked rows so surprisal varies.
@@ -139,6 +162,26 @@ def make_markov(tok, V):
         },
         'forward': 'forward.onnx',
         'backward': 'backward.onnx',
+    })
+    # A forward-only pack (no backward model) whose graph takes int32 ids and an attention mask.
+    d2 = os.path.join(ROOT, 'markov-forward-int32')
+    os.makedirs(d2, exist_ok=True)
+    write_json(os.path.join(d2, 'tokenizer.json'), tok)
+    onnx.save(masked_int32_graph(fw, 'markov_forward_int32'), os.path.join(d2, 'forward.onnx'))
+    write_json(os.path.join(d2, 'manifest.json'), {
+        'format': 'lm-probe-pack',
+        'formatVersion': 1,
+        'name': 'markov-forward-int32-fixture',
+        'description': 'The Markov forward chain as an int32/attention_mask graph, no backward model (test fixture)',
+        'tokenizer': 'tokenizer.json',
+        'contextLength': 16,
+        'bos': {'id': 0, 'token': '<|bos|>'},
+        'architecture': {'layers': 1, 'heads': 1, 'width': 1, 'vocabSize': V},
+        'graph': {
+            'inputs': {'inputIds': 'input_ids'},
+            'outputs': {'logits': 'logits', 'hiddenStates': None, 'attentions': None},
+        },
+        'forward': 'forward.onnx',
     })
 
 

@@ -175,3 +175,18 @@ test('probe --json streams the same JSON as JSON.stringify, even when the text h
   assert.equal(r.stdout, JSON.stringify(res) + '\n');
   assert.equal(checkCover(text, res.tokens.map((t) => [t.start, t.end])), null);
 });
+
+test('probe and corpus on a pack without a backward model', () => {
+  const fwOnly = join(MARKOV, '..', 'markov-forward-int32');
+  const table = cli(['probe', '--model', fwOnly, '--text', 'the cat sat']);
+  assert.equal(table.code, 0, table.stderr);
+  assert.doesNotMatch(table.stdout, /bw bits|backward|delta/);
+  const res = JSON.parse(cli(['probe', '--model', fwOnly, '--json', '--text', 'the cat sat']).stdout) as ProbeResult;
+  assert.equal(res.summary.backward, null);
+  assert.ok(res.tokens.every((t) => t.backward === null && Number.isFinite(t.forward.surprisalBits)));
+  const corpus = cli(['corpus', '--model', fwOnly, '--json', file('fw.txt', 'some text to score')]);
+  assert.equal(corpus.code, 0, corpus.stderr);
+  const rep = JSON.parse(corpus.stdout);
+  assert.equal(rep.backward, null);
+  assert.equal(rep.delta, null);
+});

@@ -239,3 +239,23 @@ test('a text far over maxTokens is refused before tokenizing', async () => {
   // "at least": the bound from the longest token's bytes, without tokenizing the 5 MB
   await assert.rejects(e.probe('x'.repeat(5_000_000), { maxTokens: 1000 }), (err: ProbeError) => err.code === 'TOO_MANY_TOKENS' && /at least \d+ tokens/.test(err.message));
 });
+
+test('a forward-only pack whose graph takes int32 ids and an attention mask', async () => {
+  const e = await Engine.open(join(MARKOV, '..', 'markov-forward-int32'));
+  const m = await Engine.open(MARKOV);
+  try {
+    assert.equal(e.hasBackward, false);
+    assert.equal(e.pack.info.hasBackward, false);
+    const text = 'The same chain, read through another export of the graph. '.repeat(3);
+    const r = await e.probe(text, { topK: 2 });
+    const ref = await m.probe(text, { topK: 2 });
+    assert.equal(r.summary.backward, null);
+    assert.equal(r.summary.delta, null);
+    assert.ok(r.tokens.every((t) => t.backward === null));
+    for (let i = 0; i < r.tokens.length; i++) assert.ok(Math.abs(r.tokens[i].forward.surprisalBits - ref.tokens[i].forward.surprisalBits) < 1e-9);
+    await assert.rejects(e.run('backward', [5]), (err: ProbeError) => err.code === 'BAD_ARGUMENT' && /no backward model/.test(err.message));
+  } finally {
+    await e.dispose();
+    await m.dispose();
+  }
+});
