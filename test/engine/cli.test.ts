@@ -190,3 +190,12 @@ test('probe and corpus on a pack without a backward model', () => {
   assert.equal(rep.backward, null);
   assert.equal(rep.delta, null);
 });
+
+test('--providers: a provider that cannot start falls back to cpu with one warning', () => {
+  const r = cli(['probe', '--model', MARKOV, '--providers', 'no-such-ep,cpu', '--json', '--text', 'the cat']);
+  assert.equal(r.code, 0, r.stderr);
+  const res = JSON.parse(r.stdout) as ProbeResult;
+  assert.equal(res.runtime.provider, 'cpu');
+  assert.equal(res.runtime.fallbacks[0].provider, 'no-such-ep');
+  assert.equal(r.stderr.match(/lm-probe: warning: execution provider no-such-ep unavailable/g)?.length, 1, r.stderr);
+});
