@@ -245,6 +245,15 @@ async function main(argv: string[]): Promise<number> {
   return EXIT.OK;
 }
 
+// Last resort: whatever escapes is still one line on stderr and exit 1, never a stack trace.
+for (const ev of ['uncaughtException', 'unhandledRejection'] as const) {
+  process.on(ev, (e: unknown) => {
+    const msg = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`lm-probe: error: internal error: ${msg}${process.env.LM_PROBE_DEBUG && e instanceof Error ? '\n' + e.stack : ''}\n`);
+    process.exit(EXIT.RUNTIME);
+  });
+}
+
 // A closed pipe (lm-probe ... | head) is not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   if (e.code === 'EPIPE') process.exit(EXIT.OK);
