@@ -30,6 +30,10 @@ export function registerCommands(ctx: Ctx): void {
     ctx.panel.setResult(null, null);
     ctx.status.idle();
   });
+  reg('lmProbe.cancel', () => {
+    if (ctx.running) ctx.running.abort();
+    else void vscode.window.showInformationMessage('LM Probe: no probe is running.');
+  });
   reg('lmProbe.choosePack', () => choosePack(ctx));
   reg('lmProbe.showPanel', () => ctx.panel.show(false));
   reg('lmProbe.export', () => exportResults(ctx));
@@ -108,6 +112,7 @@ export async function probeSelection(ctx: Ctx, again?: { uri: vscode.Uri; start:
   ctx.running?.abort();
   const ac = new AbortController();
   ctx.running = ac;
+  void vscode.commands.executeCommand('setContext', 'lmProbe.busy', true);
 
   // Edits made while the probe runs move (or invalidate) the range it annotates.
   const changes: OffsetChange[] = [];
@@ -202,7 +207,10 @@ export async function probeSelection(ctx: Ctx, again?: { uri: vscode.Uri; start:
   } finally {
     clearTimeout(notifyTimer);
     changeSub.dispose();
-    if (ctx.running === ac) ctx.running = undefined;
+    if (ctx.running === ac) {
+      ctx.running = undefined;
+      void vscode.commands.executeCommand('setContext', 'lmProbe.busy', false);
+    }
   }
 }
 

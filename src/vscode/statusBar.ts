@@ -13,6 +13,7 @@ export class StatusBar implements vscode.Disposable {
   }
 
   idle(packName?: string, provider?: string): void {
+    this.item.command = 'lmProbe.showPanel';
     this.item.text = `$(beaker) LM Probe${packName ? `: ${packName}` : ''}${provider ? ` · ${provider}` : ''}`;
     this.item.tooltip = 'LM Probe: probe a selection with Ctrl+Alt+P. Click to open the panel.';
     this.item.backgroundColor = undefined;
@@ -21,11 +22,13 @@ export class StatusBar implements vscode.Disposable {
 
   busy(message: string): void {
     this.item.text = `$(loading~spin) LM Probe: ${message}`;
-    this.item.tooltip = 'LM Probe is running. Run "LM Probe: Probe selection" again or cancel the notification to stop it.';
+    this.item.tooltip = 'LM Probe is running: click to cancel it.';
+    this.item.command = 'lmProbe.cancel';
     this.item.show();
   }
 
   result(r: ProbeResult): void {
+    this.item.command = 'lmProbe.showPanel';
     const d = r.summary.delta;
     const delta = d === null ? '' : ` · Δ ${d >= 0 ? '+' : ''}${d.toFixed(3)}`;
     this.item.text = `$(beaker) ${r.pack.name} · ${r.runtime.provider}${delta}`;
@@ -42,6 +45,7 @@ export class StatusBar implements vscode.Disposable {
   }
 
   crashed(): void {
+    this.item.command = 'lmProbe.showPanel';
     this.item.text = '$(warning) LM Probe: engine stopped';
     this.item.tooltip = 'The engine process stopped; it restarts on the next probe.';
     this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
