@@ -487,6 +487,15 @@ try {
       expect(!/%|starting|probing/.test(st), `status still busy after cancel: ${st}`);
       await shot('big-04-cancelled');
     });
+    await step('clicking the busy status bar item cancels the probe', async () => {
+      await page.keyboard.press('Control+a');
+      await palette('LM Probe: Probe selection');
+      const busy = page.locator('.statusbar-item', { hasText: /LM Probe: (\d+%|starting|probing)/ }).first();
+      await busy.waitFor({ timeout: 30_000 });
+      await sleep(1000);
+      await busy.click();
+      await until(async () => !/%|starting|probing/.test(await lmStatus().innerText()), 'the status bar is idle again', 15_000);
+    });
     await step('a full ~20,000-token probe completes and is annotated', async () => {
       await page.keyboard.press('Control+a');
       const t0 = Date.now();
