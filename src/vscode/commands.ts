@@ -141,7 +141,7 @@ export async function probeSelection(ctx: Ctx, again?: { uri: vscode.Uri; start:
           };
           p.report({ message: progress ? `${progress.stage}: ${progress.done} of ${progress.total} windows` : 'loading the model pack…' });
           ac.signal.addEventListener('abort', () => resolve(), { once: true });
-          done.finally(resolve);
+          done.then(() => resolve(), () => resolve());
         }),
     );
   }, NOTIFY_AFTER_MS);
