@@ -165,7 +165,9 @@ def main():
     if resumes:
         w(f"The runs were stopped and resumed from their checkpoints {len(resumes)} time(s) (at steps "
           f"{', '.join(str(r['step']) for r in resumes)} for forward) to set the schedule's length once the throughput on the shared "
-          f"CPU was known; a resumed run continues with the same windows and the same schedule (both depend only on the step).")
+          f"CPU was known; a resumed run continues with the same windows and the same schedule (both depend only on the step). "
+          f"Before these runs, a first launch (cosine schedule over 2,000 steps) was stopped after about 4 minutes, at step ~50, "
+          f"when the CPU turned out to be busier than measured; nothing of it is in the pack.")
         w('')
 
     w('## Held-out results')
