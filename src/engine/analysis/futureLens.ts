@@ -107,8 +107,13 @@ export function top1Rows(logits: ArrayLike<number>, V: number, T: number, ids: I
         best = v;
       }
     }
+    // Terms below max - 40 add less than 4e-18 each to a sum >= 1: skip their exp.
+    const cut = mx - 40;
     let s = 0;
-    for (let v = 0; v < V; v++) s += Math.exp(logits[b + v] - mx);
+    for (let v = 0; v < V; v++) {
+      const z = logits[b + v];
+      if (z > cut) s += Math.exp(z - mx);
+    }
     ids[t] = best;
     probs[t] = 1 / s;
   }
