@@ -8,7 +8,7 @@ import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import type { Chart } from 'chart.js';
 import type { ProbeResult } from '../src/engine/schema';
-import type { FromWebview, PanelSettings, ResultSource, ToWebview } from '../src/vscode/panel/protocol';
+import type { AnalysesStatus, FromWebview, PanelSettings, ResultSource, ToWebview } from '../src/vscode/panel/protocol';
 import { bucketOf, bucketsOf, mostSurprising, MEASURES, type Measure } from '../src/vscode/heatmap';
 import { registeredAnalyses, type AnalysisContext } from './analyses/index';
 import './analyses/all';
@@ -28,6 +28,7 @@ const saveUi = () => vscode.setState(ui);
 let result: ProbeResult | null = null;
 let source: ResultSource | null = null;
 let settings: PanelSettings = { measure: 'forward', thresholds: [2, 6, 10, 14], colors: {} };
+let analysesStatus: AnalysesStatus = { state: 'off' };
 let charts: Chart[] = [];
 let cleanups: (() => void)[] = [];
 
@@ -241,16 +242,54 @@ function renderCharts(r: ProbeResult): void {
   if (sc) charts.push(sc);
 }
 
+/** The analyses' state line: computing (after surprisal, or for new options), failed, cancelled. */
+function analysesStatusEl(r: ProbeResult): HTMLElement | null {
+  const st = analysesStatus;
+  const hasCards = registeredAnalyses().some((v) => r.analyses?.[v.key]);
+  if (st.state === 'computing') {
+    const bar = h('vscode-progress-bar', { indeterminate: '' });
+    return h(
+      'div',
+      { class: 'card analyses-status computing', role: 'status', 'aria-live': 'polite' },
+      h('div', { class: 'msg' }, hasCards ? 'Computing analyses for the new options…' : 'Computing analyses… (future tokens, importance, geometry)'),
+      bar,
+    );
+  }
+  if (st.state === 'error') {
+    return h(
+      'div',
+      { class: 'card analyses-status failed', role: 'alert' },
+      h('h2', {}, 'Analyses failed'),
+      h('p', { class: 'error' }, st.message),
+      h('p', { class: 'muted' }, 'Surprisal above is complete. The analyses need a pack with hidden states (and a head graph and probes for future tokens).'),
+    );
+  }
+  if (st.state === 'cancelled') return h('div', { class: 'card analyses-status', role: 'status' }, h('p', { class: 'muted' }, 'Analyses cancelled. Probe again to compute them.'));
+  if (st.state === 'done' && !hasCards) {
+    return h(
+      'div',
+      { class: 'card analyses-status none', role: 'status' },
+      h('h2', {}, 'Analyses'),
+      h('p', { class: 'muted' }, 'No analysis is available for this pack and text:'),
+    );
+  }
+  return null;
+}
+
 function renderAnalyses(r: ProbeResult): void {
   cleanups.forEach((f) => f());
   cleanups = [];
   analysesEl.replaceChildren();
+  analysesEl.dataset.state = analysesStatus.state;
+  const status = analysesStatusEl(r);
+  if (status) analysesEl.append(status);
   const notes = r.analyses?.notes ?? [];
   for (const view of registeredAnalyses()) {
     const data = r.analyses?.[view.key];
     if (!data) continue;
     const body = h('div', { class: 'analysis-body' });
-    analysesEl.append(h('section', { class: 'card analysis', 'data-key': view.key }, h('h2', {}, view.title), body));
+    const card = h('section', { class: `card analysis${analysesStatus.state === 'computing' ? ' stale' : ''}`, 'data-key': view.key }, h('h2', {}, view.title), body);
+    analysesEl.append(card);
     const ctx: AnalysisContext = {
       result: r,
       colors: themeColors(),
@@ -301,8 +340,17 @@ window.addEventListener('message', (ev: MessageEvent<ToWebview>) => {
       result = m.result;
       source = m.source;
       settings = m.settings;
+      analysesStatus = m.analysesStatus ?? { state: 'off' };
       setStatus('none');
       renderAll();
+      return;
+    case 'analyses':
+      if (!result) return;
+      result = { ...result };
+      if (m.analyses) result.analyses = m.analyses;
+      else delete result.analyses;
+      analysesStatus = m.status;
+      renderAnalyses(result);
       return;
     case 'settings':
       settings = m.settings;

@@ -126,6 +126,11 @@ export class EngineClient {
     return this.start().then(
       () =>
         new Promise<Methods[M]['result']>((resolve, reject) => {
+          // Aborted while the child was starting: an abort listener added now would never fire.
+          if (ro.signal?.aborted) {
+            reject(new HostError('CANCELLED', 'Cancelled'));
+            return;
+          }
           const id = this.nextId++;
           const onAbort = () => {
             // Answer the caller at once; the child stops between windows and its late reply is ignored.

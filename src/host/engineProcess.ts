@@ -1,8 +1,10 @@
 // The child side of the engine host: runs in its own Node process (forked by client.ts) so that a
 // native crash or an out-of-memory in ONNX Runtime takes down only this process. Holds one open
 // Engine (reopened when the pack or the providers change) and runs one probe at a time; a cancel
-// aborts the running probe between windows.
-import { Engine } from '../engine';
+// aborts the running probe between windows. The analyses come in a request of their own after
+// the probe (the editor shows surprisal first): they reuse the last probe's result.
+import { Engine, type ProbeResult } from '../engine';
+import { runAnalyses } from '../engine/analysis';
 import {
   isParentToChild,
   toWireError,
@@ -22,6 +24,16 @@ let engineKey = '';
 /** Requests are served one after another: a probe waits for the one before it to finish or abort. */
 let queue: Promise<unknown> = Promise.resolve();
 const aborts = new Map<number, AbortController>();
+/** The last probe's result, for an analyses request on the same text (no second surprisal pass). */
+let lastProbe: { key: string; result: ProbeResult } | undefined;
+
+function probeKey(engineKey: string, text: string, o: { topK?: number; maxTokens?: number }): string {
+  return JSON.stringify([engineKey, o.topK ?? null, o.maxTokens ?? null, text.length]);
+}
+
+function cancelled(): Error {
+  return Object.assign(new Error('Probe cancelled'), { code: 'CANCELLED' });
+}
 
 async function openEngine(p: OpenParams): Promise<{ engine: Engine; loadMs: number; fresh: boolean }> {
   const key = JSON.stringify([p.packDir ?? '', p.providers ?? []]);
@@ -45,10 +57,11 @@ const handlers: { [M in Method]: Handler<M> } = {
     return { pack: e.pack.info, provider: e.provider, fallbacks: [...e.fallbacks], loadMs };
   },
   async probe(params, id, signal) {
-    if (signal.aborted) throw Object.assign(new Error('Probe cancelled'), { code: 'CANCELLED' });
+    if (signal.aborted) throw cancelled();
     const { engine: e } = await openEngine(params);
     let last = 0;
-    return e.probe(params.text, {
+    lastProbe = undefined;
+    const result = await e.probe(params.text, {
       ...params.options,
       signal,
       onProgress: (p) => {
@@ -60,6 +73,21 @@ const handlers: { [M in Method]: Handler<M> } = {
         }
       },
     });
+    lastProbe = { key: probeKey(engineKey, params.text, params.options), result };
+    return result;
+  },
+  async analyses(params, _id, signal) {
+    if (signal.aborted) throw cancelled();
+    const { engine: e } = await openEngine(params);
+    const a = params.options.analyses;
+    if (!a || !(a.futureLens || a.importance || a.geometry)) return { window: { start: 0, end: 0 }, ms: 0, notes: ['no analysis was asked for'] };
+    const hit = lastProbe && lastProbe.key === probeKey(engineKey, params.text, params.options) && lastProbe.result.text === params.text ? lastProbe.result : undefined;
+    if (hit) return runAnalyses(e, hit, { ...params.options, signal });
+    // The child restarted (or the pack changed) since the probe: probe again, with the analyses.
+    const r = await e.probe(params.text, { ...params.options, signal });
+    if (signal.aborted) throw cancelled();
+    lastProbe = { key: probeKey(engineKey, params.text, params.options), result: { ...r, analyses: undefined } };
+    return r.analyses ?? { window: { start: 0, end: 0 }, ms: 0 };
   },
   async ping() {
     return { pid: process.pid, rssBytes: process.memoryUsage().rss };
@@ -80,9 +108,14 @@ function handle(msg: RequestMessage): void {
       aborts.delete(msg.id);
     }
   };
-  // ping answers at once, even while a probe runs; the rest are serialized.
+  // ping answers at once, even while a probe runs; the rest are serialized. A request that is
+  // cancelled frees the queue at once: the analyses cannot stop mid-way, and a new probe must not
+  // wait for them (the engine serializes its session runs, so the two may overlap safely).
   if (msg.method === 'ping') void run();
-  else queue = queue.then(run);
+  else {
+    const aborted = new Promise<void>((resolve) => ac.signal.addEventListener('abort', () => resolve(), { once: true }));
+    queue = queue.then(() => Promise.race([run(), aborted]));
+  }
 }
 
 process.on('message', (msg: unknown) => {

@@ -2,7 +2,7 @@
 // Plain JSON over Node's IPC channel. Every request carries an id; the child answers it exactly
 // once with a response. Progress notifications and cancellation refer to that id.
 import type { ProbeOptions } from '../engine/api';
-import type { PackInfo, ProbeResult } from '../engine/schema';
+import type { Analyses, PackInfo, ProbeResult } from '../engine/schema';
 
 /** ProbeOptions without the parts that cannot cross a process boundary. */
 export type WireProbeOptions = Omit<ProbeOptions, 'signal' | 'onProgress'>;
@@ -27,10 +27,18 @@ export interface ProbeParams extends OpenParams {
   options: WireProbeOptions;
 }
 
+/**
+ * The analyses of a text that was just probed (same text, topK and maxTokens). The child reuses
+ * the ProbeResult of its last probe when it matches, so surprisal is not computed twice; otherwise
+ * (the child restarted in between) it probes the text again. `options.analyses` must ask for one.
+ */
+export type AnalysesParams = ProbeParams;
+
 /** Method name -> params and result types. */
 export interface Methods {
   open: { params: OpenParams; result: OpenResult };
   probe: { params: ProbeParams; result: ProbeResult };
+  analyses: { params: AnalysesParams; result: Analyses };
   /** Answers with the child's pid and memory; used by tests and the status bar tooltip. */
   ping: { params: Record<string, never>; result: { pid: number; rssBytes: number } };
 }
@@ -85,7 +93,7 @@ export type ChildToParent = ResponseMessage | ProgressMessage | ReadyMessage | L
 function isObj(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null;
 }
-const METHODS: readonly string[] = ['open', 'probe', 'ping'] satisfies Method[];
+const METHODS: readonly string[] = ['open', 'probe', 'analyses', 'ping'] satisfies Method[];
 
 /** Validates what arrives from the other side of the pipe; anything else is dropped. */
 export function isParentToChild(x: unknown): x is ParentToChild {

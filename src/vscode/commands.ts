@@ -9,6 +9,7 @@ import { toCsv, toJson } from './export';
 import { MEASURES, type Measure } from './heatmap';
 import { paragraphAt } from './text';
 import { fitProbesOnWorkspace } from './fitProbes';
+import { cancelAnalyses, cancelAnalysesByUser, startAnalyses } from './analyses';
 
 /** Shows a notification only for probes that take longer than this (model loading, long texts). */
 const NOTIFY_AFTER_MS = 400;
@@ -26,13 +27,14 @@ export function registerCommands(ctx: Ctx): void {
   reg('lmProbe.probeSelection', () => probeSelection(ctx));
   reg('lmProbe.clearAnnotations', () => {
     ctx.running?.abort();
+    cancelAnalyses(ctx);
     ctx.store.clear();
     ctx.panel.setResult(null, null);
     ctx.status.idle();
   });
   reg('lmProbe.cancel', () => {
     if (ctx.running) ctx.running.abort();
-    else void vscode.window.showInformationMessage('LM Probe: no probe is running.');
+    else if (!cancelAnalysesByUser(ctx)) void vscode.window.showInformationMessage('LM Probe: no probe is running.');
   });
   reg('lmProbe.choosePack', () => choosePack(ctx));
   reg('lmProbe.showPanel', () => ctx.panel.show(false));
@@ -49,6 +51,7 @@ export function registerCommands(ctx: Ctx): void {
   reg('lmProbe.fitProbes', () => fitProbesOnWorkspace(ctx));
   reg('lmProbe.restartEngine', () => {
     ctx.running?.abort();
+    cancelAnalysesByUser(ctx);
     ctx.client.stop();
     ctx.status.idle();
     void vscode.window.showInformationMessage('LM Probe: the engine process was stopped; the next probe starts a new one.');
@@ -108,8 +111,9 @@ export async function probeSelection(ctx: Ctx, again?: { uri: vscode.Uri; start:
   const start = doc.offsetAt(range.start);
   lastProbe = { uri: doc.uri, start, end: start + text.length };
 
-  // A new probe cancels the one that runs.
+  // A new probe cancels the one that runs, and the analyses of the one before.
   ctx.running?.abort();
+  cancelAnalyses(ctx);
   const ac = new AbortController();
   ctx.running = ac;
   void vscode.commands.executeCommand('setContext', 'lmProbe.busy', true);
@@ -135,8 +139,7 @@ export async function probeSelection(ctx: Ctx, again?: { uri: vscode.Uri; start:
           let last = 0;
           report = (x) => {
             const pctDone = x.total > 0 ? (100 * x.done) / x.total : 0;
-            const analysing = x.done >= x.total && !!ctx.analyses;
-            p.report({ message: analysing ? 'running the analyses…' : `${x.stage}: ${x.done} of ${x.total} windows`, increment: pctDone - last });
+            p.report({ message: `${x.stage}: ${x.done} of ${x.total} windows`, increment: pctDone - last });
             last = pctDone;
           };
           p.report({ message: progress ? `${progress.stage}: ${progress.done} of ${progress.total} windows` : 'loading the model pack…' });
@@ -153,18 +156,17 @@ export async function probeSelection(ctx: Ctx, again?: { uri: vscode.Uri; start:
       packDir: ctx.config.packDir,
       providers: ctx.config.providers,
       text,
-      options: { topK: ctx.config.topK, maxTokens: ctx.config.maxTokens, ...(ctx.analyses ? { analyses: ctx.analyses } : {}) },
+      // Surprisal only: the analyses follow in a request of their own (analyses.ts), so that the
+      // heatmap, the hovers and the panel show as soon as surprisal is known.
+      options: { topK: ctx.config.topK, maxTokens: ctx.config.maxTokens },
     },
     {
       signal: ac.signal,
       onProgress: (x) => {
         progress = x;
         report?.(x);
-        // After the last window the engine runs the analyses (one window each), without progress.
-        const analysing = x.done >= x.total && !!ctx.analyses;
-        ctx.status.busy(analysing ? 'analyses…' : `${Math.round((100 * x.done) / Math.max(1, x.total))}%`);
-        if (analysing) ctx.panel.busy('running the analyses…');
-        else ctx.panel.busy(`${x.stage}`, { done: x.done, total: x.total });
+        ctx.status.busy(`${Math.round((100 * x.done) / Math.max(1, x.total))}%`);
+        ctx.panel.busy(`${x.stage}`, { done: x.done, total: x.total });
       },
     },
   );
@@ -178,9 +180,10 @@ export async function probeSelection(ctx: Ctx, again?: { uri: vscode.Uri; start:
       return;
     }
     const tApply = Date.now();
-    ctx.store.set(doc, result, moved.start);
+    const p = ctx.store.set(doc, result, moved.start);
     ctx.status.result(result);
     ctx.panel.setResult(result, { file: basename(doc.uri.path), line: doc.positionAt(moved.start).line + 1 });
+    void startAnalyses(ctx, p);
     ctx.log.info(
       `probed ${result.tokens.length} tokens of ${basename(doc.uri.path)} in ${tApply - t0} ms (engine ${Math.round(result.runtime.ms)} ms, ${result.runtime.provider}); decorations and panel in ${Date.now() - tApply} ms`,
     );

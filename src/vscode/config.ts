@@ -8,6 +8,7 @@ export interface ConfigChange {
   engine: boolean;
   heatmap: boolean;
   probe: boolean;
+  analyses: boolean;
 }
 
 export class Config implements vscode.Disposable {
@@ -22,6 +23,7 @@ export class Config implements vscode.Disposable {
         engine: e.affectsConfiguration('lmProbe.modelPath') || e.affectsConfiguration('lmProbe.executionProviders'),
         heatmap: e.affectsConfiguration('lmProbe.heatmap'),
         probe: e.affectsConfiguration('lmProbe.topK') || e.affectsConfiguration('lmProbe.maxTokens'),
+        analyses: e.affectsConfiguration('lmProbe.analyses'),
       });
     });
   }
@@ -79,6 +81,11 @@ export class Config implements vscode.Disposable {
 
   get maxTokens(): number {
     return clampInt(this.cfg.get<number>('maxTokens'), 1, 10_000_000, 50_000);
+  }
+
+  /** Compute the analyses (future tokens, importance, geometry) after each probe. */
+  get analysesEnabled(): boolean {
+    return this.cfg.get<boolean>('analyses.enabled') ?? true;
   }
 
   dispose(): void {

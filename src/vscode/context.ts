@@ -10,6 +10,7 @@ import { PanelProvider, PANEL_VIEW_ID } from './panel/panelProvider';
 import type { PanelSettings } from './panel/protocol';
 import { StatusBar } from './statusBar';
 import { ProbeStore } from './store';
+import { cancelAnalyses, onAnalysesSettingChanged } from './analyses';
 
 export class Ctx implements vscode.Disposable {
   readonly subscriptions: vscode.Disposable[] = [];
@@ -22,6 +23,8 @@ export class Ctx implements vscode.Disposable {
   readonly panel: PanelProvider;
   /** The running probe, aborted when a new one starts or the user cancels. */
   running: AbortController | undefined;
+  /** The analyses that follow a probe (analyses.ts), aborted by a new probe, Clear or Cancel. */
+  analysing: AbortController | undefined;
   /** Analysis options asked for by the panel's analysis views, used by the next probes. */
   analyses: ProbeOptions['analyses'] = { futureLens: true, importance: {}, geometry: true };
   /** Provider fallbacks already reported to the user (reported once, not on every probe). */
@@ -56,6 +59,7 @@ export class Ctx implements vscode.Disposable {
       this.config.onDidChange((c) => {
         if (c.heatmap) this.panel.setSettings(this.panelSettings());
         if (c.engine) this.log.info(`settings changed: the next probe opens ${this.config.packDir}`);
+        if (c.analyses) onAnalysesSettingChanged(this);
       }),
     );
     own(
@@ -72,6 +76,7 @@ export class Ctx implements vscode.Disposable {
 
   dispose(): void {
     this.running?.abort();
+    cancelAnalyses(this);
     for (const d of this.subscriptions.reverse()) {
       try {
         d.dispose();

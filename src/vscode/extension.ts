@@ -2,6 +2,7 @@
 import * as vscode from 'vscode';
 import { Ctx } from './context';
 import { probeAgain, registerCommands } from './commands';
+import { startAnalyses } from './analyses';
 import type { Measure } from './heatmap';
 
 let ctx: Ctx | undefined;
@@ -21,7 +22,10 @@ export function activate(extension: vscode.ExtensionContext): void {
     },
     analysisOptions: (a) => {
       c.analyses = { ...c.analyses, ...a };
-      probeAgain(c);
+      // Other analysis options for the same text: only the analyses run again (surprisal is cached).
+      const last = c.store.last;
+      if (last && c.config.analysesEnabled) void startAnalyses(c, last);
+      else probeAgain(c);
     },
   });
   ctx = c;

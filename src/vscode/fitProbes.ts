@@ -7,6 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Ctx } from './context';
+import { startAnalyses } from './analyses';
 
 const DEFAULT_GLOB = '**/*.{py,ts,js,md,txt,rst,java,go,rs,c,h,cpp}';
 const MAX_FILES = 5000;
@@ -77,6 +78,12 @@ export async function fitProbesOnWorkspace(ctx: Ctx): Promise<void> {
   );
   if (!ok) return;
   ctx.analyses = { ...ctx.analyses, futureLens: { probesFile: out } };
-  const pick = await vscode.window.showInformationMessage(`LM Probe: probes written to ${vscode.workspace.asRelativePath(out)}; the next probes use them.`, 'Probe selection now');
+  // The last probe's analyses are recomputed with the new probes at once (no new surprisal pass).
+  const last = ctx.store.last;
+  if (last && ctx.config.analysesEnabled) void startAnalyses(ctx, last);
+  const pick = await vscode.window.showInformationMessage(
+    `LM Probe: probes written to ${vscode.workspace.asRelativePath(out)}; ${last ? 'the panel and ' : ''}the next probes use them.`,
+    'Probe selection now',
+  );
   if (pick) void vscode.commands.executeCommand('lmProbe.probeSelection');
 }

@@ -11,6 +11,10 @@ export interface DocProbe {
   spans: SpanTable;
   /** When the probe finished (ms since epoch). */
   at: number;
+  /** Sequence number of this probe (unique per store): analyses answers are matched against it. */
+  seq: number;
+  /** The newest analyses request started for this probe (progressive.ts). */
+  analysesRequest: number;
 }
 
 export interface StoreChange {
@@ -24,6 +28,7 @@ export interface StoreChange {
 export class ProbeStore implements vscode.Disposable {
   private readonly byUri = new Map<string, DocProbe>();
   private lastKey: string | undefined;
+  private seq = 0;
   private readonly emitter = new vscode.EventEmitter<StoreChange>();
   readonly onDidChange = this.emitter.event;
   private readonly subs: vscode.Disposable[];
@@ -41,11 +46,22 @@ export class ProbeStore implements vscode.Disposable {
   }
 
   set(doc: vscode.TextDocument, result: ProbeResult, base: number): DocProbe {
-    const p: DocProbe = { uri: doc.uri, result, spans: SpanTable.fromTokens(result.tokens, base), at: Date.now() };
+    const p: DocProbe = { uri: doc.uri, result, spans: SpanTable.fromTokens(result.tokens, base), at: Date.now(), seq: ++this.seq, analysesRequest: 0 };
     this.byUri.set(doc.uri.toString(), p);
     this.lastKey = doc.uri.toString();
     this.emitter.fire({ uri: doc.uri, rebuild: true, reason: 'set' });
     return p;
+  }
+
+  /**
+   * Replaces the result of probe `seq` (the analyses arrived): same tokens, so the spans and the
+   * decorations stay; hovers read the new result at once. False when that probe is gone.
+   */
+  updateResult(uri: vscode.Uri, seq: number, result: ProbeResult): boolean {
+    const p = this.byUri.get(uri.toString());
+    if (!p || p.seq !== seq || p.result.tokens.length !== result.tokens.length) return false;
+    p.result = result;
+    return true;
   }
 
   get(uri: vscode.Uri): DocProbe | undefined {

@@ -91,3 +91,48 @@ test('engine errors keep their code (EMPTY_TEXT, PACK_NOT_FOUND)', { skip }, asy
     c.dispose();
   }
 });
+
+const tinyPack = join(root, 'test', 'fixtures', 'tiny-gpt');
+const skipTiny = skip || (!existsSync(join(tinyPack, 'manifest.json')) ? 'the tiny-gpt fixture pack is missing' : false);
+
+test('progressive probe: surprisal first, then the analyses of the same text equal those of a one-shot probe', { skip: skipTiny }, async () => {
+  const c = new EngineClient({ hostScript });
+  try {
+    const text = 'the cat sat on the mat, and the dog sat on the log.';
+    const analyses = { importance: { target: 5 }, geometry: true } as const;
+    const r = await c.request('probe', { packDir: tinyPack, text, options: { topK: 3 } });
+    assert.equal(r.analyses, undefined, 'the probe answers with surprisal only');
+    const a = await c.request('analyses', { packDir: tinyPack, text, options: { topK: 3, analyses } });
+    const one = await c.request('probe', { packDir: tinyPack, text, options: { topK: 3, analyses } });
+    assert.ok(a.geometry && a.importance, `analyses: ${JSON.stringify(a.notes)}`);
+    assert.deepEqual(a.window, one.analyses!.window);
+    assert.deepEqual(a.geometry, one.analyses!.geometry);
+    assert.equal(a.importance.target, 5);
+    assert.deepEqual(a.importance.lasso, one.analyses!.importance!.lasso);
+    // After a restart the child has no cached probe: it probes again and still answers.
+    c.stop();
+    for (let i = 0; i < 100 && c.running; i++) await new Promise((r) => setTimeout(r, 50));
+    const b = await c.request('analyses', { packDir: tinyPack, text, options: { topK: 3, analyses } });
+    assert.deepEqual(b.geometry, a.geometry);
+  } finally {
+    c.dispose();
+  }
+});
+
+test('cancelled analyses free the host at once for the next probe', { skip: skipTiny }, async () => {
+  const c = new EngineClient({ hostScript });
+  try {
+    const text = 'alpha beta gamma delta epsilon zeta eta theta iota kappa. '.repeat(3);
+    await c.request('probe', { packDir: tinyPack, text, options: {} });
+    const ac = new AbortController();
+    const p = c.request('analyses', { packDir: tinyPack, text, options: { analyses: { importance: {}, geometry: true } } }, { signal: ac.signal });
+    setTimeout(() => ac.abort(), 2); // sent, and (most likely) under way in the child
+    const t0 = performance.now();
+    await assert.rejects(p, (e: HostError) => e.code === 'CANCELLED');
+    const r = await c.request('probe', { packDir: tinyPack, text: 'next one', options: {} });
+    assert.ok(r.tokens.length > 0);
+    assert.ok(performance.now() - t0 < 5000, 'the next probe waited too long');
+  } finally {
+    c.dispose();
+  }
+});

@@ -3,8 +3,8 @@
 // nonce; no remote resources; the last state is re-sent whenever the view is (re)created.
 import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
-import type { ProbeResult } from '../../engine/schema';
-import type { FromWebview, PanelSettings, ResultSource, ToWebview } from './protocol';
+import type { Analyses, ProbeResult } from '../../engine/schema';
+import type { AnalysesStatus, FromWebview, PanelSettings, ResultSource, ToWebview } from './protocol';
 
 export const PANEL_VIEW_ID = 'lmProbe.panel';
 const SLIM_ABOVE = 5000;
@@ -27,7 +27,7 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
     settings: PanelSettings,
     private readonly handlers: PanelHandlers,
   ) {
-    this.state = { type: 'state', result: null, source: null, settings };
+    this.state = { type: 'state', result: null, source: null, settings, analysesStatus: { state: 'off' } };
   }
 
   get visible(): boolean {
@@ -82,7 +82,7 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
     }
   }
 
-  setResult(result: ProbeResult | null, source: ResultSource | null): void {
+  setResult(result: ProbeResult | null, source: ResultSource | null, analysesStatus: AnalysesStatus = { state: result?.analyses ? 'done' : 'off' }): void {
     let r = result;
     if (r && r.tokens.length > SLIM_ABOVE) {
       r = {
@@ -90,9 +90,30 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
         tokens: r.tokens.map((t) => ({ ...t, forward: { ...t.forward, top: [] }, backward: t.backward ? { ...t.backward, top: [] } : null })),
       };
     }
-    this.state = { ...this.state, result: r, source };
+    this.state = { ...this.state, result: r, source, analysesStatus };
     this.busyMsg = undefined;
     this.post(this.state);
+  }
+
+  /** The result shown, as the panel has it (slimmed above 5,000 tokens). */
+  get shown(): ProbeResult | null {
+    return this.state.result;
+  }
+
+  /**
+   * The analyses of the shown result: new ones (status 'done'), or a new status with the analyses
+   * kept (computing again for other options, failed, cancelled). Only the panel's analyses section
+   * is redrawn.
+   */
+  setAnalyses(status: AnalysesStatus, analyses?: Analyses | null): void {
+    const cur = this.state.result;
+    if (!cur) return;
+    const next = analyses === undefined ? cur.analyses : analyses ?? undefined;
+    const result = { ...cur };
+    if (next) result.analyses = next;
+    else delete result.analyses;
+    this.state = { ...this.state, result, analysesStatus: status };
+    this.post({ type: 'analyses', status, analyses: next ?? null });
   }
 
   setSettings(settings: PanelSettings): void {

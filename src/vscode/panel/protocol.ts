@@ -1,7 +1,7 @@
 // Messages between the panel's webview (webview/main.ts, which imports this file type-only) and
 // the extension. The extension sends model data; the webview sends back only user intents.
 import type { ProbeOptions } from '../../engine/api';
-import type { ProbeResult } from '../../engine/schema';
+import type { Analyses, ProbeResult } from '../../engine/schema';
 import type { Measure } from '../heatmap';
 
 export interface PanelSettings {
@@ -18,6 +18,15 @@ export interface ResultSource {
   line: number;
 }
 
+/** Where the analyses of the shown result are: they come after surprisal, in a request of their own. */
+export type AnalysesStatus =
+  /** Nothing asked for (lmProbe.analyses.enabled is off, or no result). */
+  | { state: 'off' }
+  | { state: 'computing' }
+  | { state: 'done' }
+  | { state: 'cancelled' }
+  | { state: 'error'; message: string };
+
 export type ToWebview =
   | {
       type: 'state';
@@ -26,7 +35,10 @@ export type ToWebview =
       result: ProbeResult | null;
       source: ResultSource | null;
       settings: PanelSettings;
+      analysesStatus: AnalysesStatus;
     }
+  /** The analyses of the shown result arrived (or are being computed again, or failed). */
+  | { type: 'analyses'; status: AnalysesStatus; analyses: Analyses | null }
   | { type: 'settings'; settings: PanelSettings }
   | { type: 'busy'; message: string; progress?: { done: number; total: number } }
   | { type: 'idle' }
