@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Matrix, CholeskyDecomposition, EigenvalueDecomposition } from 'ml-matrix';
-import { covarianceSpectrum, entropyOfSpectrum, gramSpectrum, matrixEntropy, normalizedRows } from '../../src/engine/analysis/geometry';
+import { covarianceSpectrum, entropyOfSpectrum, gramSpectrum, matrixEntropy, normalizedRows, svdSpectrum } from '../../src/engine/analysis/geometry';
 import { informationGain } from '../../src/engine/analysis/infoGain';
 
 function rng(seed: number) {
@@ -47,7 +47,7 @@ test('matrix entropy: k orthogonal equal directions give ln k; scale does not ma
   assert.ok(Math.abs(r.entropyNats - Math.log(4)) < 1e-9, `H = ${r.entropyNats}`);
 });
 
-test('matrix entropy: covariance (d x d) and Gram (T x T) routes agree', () => {
+test('matrix entropy: covariance (d x d), Gram (T x T) and SVD routes agree', () => {
   for (const [T, d] of [
     [40, 10],
     [10, 40],
@@ -58,10 +58,16 @@ test('matrix entropy: covariance (d x d) and Gram (T x T) routes agree', () => {
     const a = covarianceSpectrum(z).filter((e) => e > 1e-12);
     const b = gramSpectrum(z).filter((e) => e > 1e-12);
     assert.equal(a.length, b.length);
+    const c = svdSpectrum(z).filter((e) => e > 1e-12);
+    assert.equal(a.length, c.length);
     for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) < 1e-10, `eig ${i}: ${a[i]} vs ${b[i]}`);
+    for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - c[i]) < 1e-10, `eig ${i}: ${a[i]} vs svd ${c[i]}`);
     const hc = matrixEntropy(states, 'covariance').entropyNats;
     const hg = matrixEntropy(states, 'gram').entropyNats;
+    const hs = matrixEntropy(states, 'svd').entropyNats;
+    assert.equal(matrixEntropy(states).entropyNats, hs);
     assert.ok(Math.abs(hc - hg) < 1e-10, `${hc} vs ${hg}`);
+    assert.ok(Math.abs(hc - hs) < 1e-10, `${hc} vs svd ${hs}`);
     assert.ok(Math.abs(a.reduce((s, x) => s + x, 0) - 1) < 1e-10, 'tr Sigma = 1 for unit rows');
   }
   assert.equal(entropyOfSpectrum([0, 0]), 0);

@@ -4,9 +4,11 @@
 // Z: the T x d states, centered over tokens, then each row scaled to unit norm (rows that are zero
 // after centering are dropped). Sigma = Z'Z / T. With lambda_i the eigenvalues of
 // Sigma / tr(Sigma), H = -sum lambda_i ln lambda_i (nats), between 0 (rank one) and ln d
-// (isotropic); the normalized value is H / ln d. Z'Z and ZZ' share their nonzero eigenvalues, so
-// the smaller of the two is decomposed (the d x d covariance when T > d, the Gram matrix otherwise).
-import { Matrix, gram, symmetricEigenvalues } from './linalg';
+// (isotropic); the normalized value is H / ln d. Z'Z and ZZ' share their nonzero eigenvalues, the
+// squared singular values of Z: by default those come from an SVD of Z without singular vectors
+// (no product formed, no eigenvectors built); the covariance (d x d) and Gram (T x T) eigenvalue
+// routes are kept as cross-checks (tested to agree).
+import { Matrix, gram, singularValues, symmetricEigenvalues } from './linalg';
 
 export function normalizedRows(states: Float64Array[]): Float64Array[] {
   const T = states.length;
@@ -53,20 +55,28 @@ export function entropyOfSpectrum(eigs: number[]): number {
 export function covarianceSpectrum(z: Float64Array[]): number[] {
   const T = z.length;
   const d = T ? z[0].length : 0;
-  const c = new Matrix(d, d);
+  const acc = new Float64Array(d * d);
   for (const row of z) {
     for (let i = 0; i < d; i++) {
       const ri = row[i];
       if (ri === 0) continue;
-      for (let j = 0; j <= i; j++) c.set(i, j, c.get(i, j) + ri * row[j]);
+      const b = i * d;
+      for (let j = 0; j <= i; j++) acc[b + j] += ri * row[j];
     }
   }
+  const c = new Matrix(d, d);
   for (let i = 0; i < d; i++) for (let j = 0; j <= i; j++) {
-    const v = c.get(i, j) / T;
+    const v = acc[i * d + j] / T;
     c.set(i, j, v);
     c.set(j, i, v);
   }
   return symmetricEigenvalues(c);
+}
+
+/** SVD route: squared singular values of Z, over T; the nonzero spectrum of both routes above. */
+export function svdSpectrum(z: Float64Array[]): number[] {
+  const T = z.length;
+  return singularValues(z).map((s) => (s * s) / (T || 1));
 }
 
 /** Gram route: eigenvalues of ZZ' / T (T x T); the same nonzero spectrum as the covariance. */
@@ -75,7 +85,7 @@ export function gramSpectrum(z: Float64Array[]): number[] {
   return symmetricEigenvalues(gram(z).div(T || 1));
 }
 
-export function matrixEntropy(states: Float64Array[], route: 'auto' | 'covariance' | 'gram' = 'auto'): {
+export function matrixEntropy(states: Float64Array[], route: 'auto' | 'svd' | 'covariance' | 'gram' = 'auto'): {
   entropyNats: number;
   normalized: number;
   rows: number;
@@ -83,7 +93,7 @@ export function matrixEntropy(states: Float64Array[], route: 'auto' | 'covarianc
   const z = normalizedRows(states);
   const d = states.length ? states[0].length : 0;
   if (z.length < 2 || d < 2) return { entropyNats: 0, normalized: 0, rows: z.length };
-  const useGram = route === 'gram' || (route === 'auto' && z.length < d);
-  const h = entropyOfSpectrum(useGram ? gramSpectrum(z) : covarianceSpectrum(z));
+  const spectrum = route === 'gram' ? gramSpectrum(z) : route === 'covariance' ? covarianceSpectrum(z) : svdSpectrum(z);
+  const h = entropyOfSpectrum(spectrum);
   return { entropyNats: h, normalized: h / Math.log(d), rows: z.length };
 }

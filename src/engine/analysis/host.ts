@@ -73,11 +73,12 @@ export async function batchedXtY(x: Float32Array, y: Float32Array, B: number, T:
   return out.z.data as Float32Array;
 }
 
-// Top-1 of each row of logits [N, V] and its softmax probability, in ONNX Runtime (ArgMax,
-// ReduceMax, ReduceLogSumExp; opset 13): the exps of thousands of rows are its vectorized work,
-// not a JavaScript loop's. Ties go to the first index, as in top1Rows.
+// Top-1 of each row of logits [N, V] and its softmax probability, in ONNX Runtime (opset 13):
+// i = ArgMax(z), p = ReduceMax(Softmax(z)). Its vectorized Softmax is about twice as fast as the
+// ReduceLogSumExp this graph used before (same ids; probabilities within float32 rounding). Ties go
+// to the first index, as in top1Rows. Built with a few lines of protobuf encoding, kept as bytes.
 const TOP1_MODEL =
-  'CAcSCGxtLXByb2JlOukBCiwKAXoSAWkiBkFyZ01heCoLCgRheGlzGAGgAQIqDwoIa2VlcGRpbXMYAKABAgovCgF6EgFtIglSZWR1Y2VNYXgqCwoEYXhlc0ABoAEHKg8KCGtlZXBkaW1zGACgAQIKNQoBehIBbCIPUmVkdWNlTG9nU3VtRXhwKgsKBGF4ZXNAAaABByoPCghrZWVwZGltcxgAoAECEgR0b3AxWhUKAXoSEAoOCAESCgoDEgFOCgMSAVZiEAoBaRILCgkIBxIFCgMSAU5iEAoBbRILCgkIARIFCgMSAU5iEAoBbBILCgkIARIFCgMSAU5CBAoAEA0=';
+  'CAcSCGxtLXByb2JlOr4BCiwKAXoSAWkiBkFyZ01heCoLCgRheGlzGAGgAQIqDwoIa2VlcGRpbXMYAKABAgocCgF6EgFzIgdTb2Z0bWF4KgsKBGF4aXMYAaABAgovCgFzEgFwIglSZWR1Y2VNYXgqCwoEYXhlc0ABoAEHKg8KCGtlZXBkaW1zGACgAQISBHRvcDFaFQoBehIQCg4IARIKCgMSAU4KAxIBVmIQCgFpEgsKCQgHEgUKAxIBTmIQCgFwEgsKCQgBEgUKAxIBTkIECgAQDQ==';
 let top1: Promise<ort.InferenceSession> | null = null;
 
 export async function top1Logits(logits: Float32Array, N: number, V: number, ids: Int32Array, probs: Float32Array): Promise<void> {
@@ -88,10 +89,9 @@ export async function top1Logits(logits: Float32Array, N: number, V: number, ids
   const s = await top1;
   const out = await s.run({ z: new ort.Tensor('float32', logits.length === N * V ? logits : logits.subarray(0, N * V), [N, V]) });
   const i = out.i.data as BigInt64Array;
-  const m = out.m.data as Float32Array;
-  const l = out.l.data as Float32Array;
+  const p = out.p.data as Float32Array;
   for (let n = 0; n < N; n++) {
     ids[n] = Number(i[n]);
-    probs[n] = Math.exp(m[n] - l[n]);
+    probs[n] = p[n];
   }
 }

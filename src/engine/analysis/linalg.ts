@@ -1,6 +1,6 @@
 // Small dense helpers over ml-matrix: symmetric eigenvalues and Cholesky come from the library;
 // what is here only moves data between flat Float32/Float64 arrays and Matrix objects.
-import { CholeskyDecomposition, EigenvalueDecomposition, Matrix } from 'ml-matrix';
+import { CholeskyDecomposition, EigenvalueDecomposition, Matrix, SingularValueDecomposition } from 'ml-matrix';
 
 /** Rows [r0, r0+count) of a row-major [rows x cols] flat array, as an array of Float64Array. */
 export function rowsOf(data: ArrayLike<number>, cols: number, r0: number, count: number): Float64Array[] {
@@ -38,6 +38,20 @@ export function gram(rows: ArrayLike<number>[]): Matrix {
 export function symmetricEigenvalues(m: Matrix): number[] {
   const e = new EigenvalueDecomposition(m, { assumeSymmetric: true });
   return [...e.realEigenvalues].sort((a, b) => a - b);
+}
+
+/**
+ * Singular values of a rows x cols matrix given as rows (ml-matrix's Golub-Kahan SVD with neither
+ * U nor V accumulated), ascending. Their squares are the eigenvalues of Z'Z (and of ZZ'), without
+ * forming either product: about a third of the work of a symmetric EVD, which always builds vectors.
+ */
+export function singularValues(rows: ArrayLike<number>[]): number[] {
+  const m = new Matrix(rows.length, rows.length ? rows[0].length : 0);
+  rows.forEach((r, i) => {
+    for (let j = 0; j < m.columns; j++) m.set(i, j, r[j]);
+  });
+  const s = new SingularValueDecomposition(m, { computeLeftSingularVectors: false, computeRightSingularVectors: false, autoTranspose: true });
+  return [...s.diagonal].sort((a, b) => a - b);
 }
 
 /** Lower Cholesky factor of a symmetric positive definite matrix; throws when it is not SPD. */
