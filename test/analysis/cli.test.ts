@@ -59,3 +59,50 @@ test('lm-probe fit-probes, eval-probes --json and importance on the tiny-gpt fix
   assert.equal(none.status, 4);
   assert.match(none.stderr, /has no probes/);
 });
+
+test('fit-probes: --held-out is one file (repeatable) or --held-out-from LIST; small budgets still hold text out', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lm-probe-held-'));
+  const out = join(dir, 'p.json');
+  const doc = readFileSync(join(ROOT, 'docs', 'model-pack.md'), 'utf8');
+  // a held-out file much larger than its share of a small budget (this used to give "0 held out")
+  const big = join(dir, 'big.txt');
+  writeFileSync(big, doc.repeat(8));
+  const small = join(dir, 'small.txt');
+  writeFileSync(small, readFileSync(join(ROOT, 'src', 'engine', 'pack.ts'), 'utf8'));
+  const fitFiles = ['docs/model-pack.md', 'src/engine/engine.ts'];
+  const heldOut = (stdout: string) => Number(/\((\d+) held out/.exec(stdout)?.[1] ?? NaN);
+  const withBig = cli('fit-probes', '--model', TINY, '--out', out, '--max-tokens', '3000', '--held-out', big, ...fitFiles);
+  assert.equal(withBig.status, 0, withBig.stderr);
+  assert.ok(heldOut(withBig.stdout) > 0, withBig.stdout);
+  assert.match(withBig.stdout, /from 1 --held-out file/);
+  const none = cli('fit-probes', '--model', TINY, '--out', out, '--max-tokens', '3000', ...fitFiles);
+  assert.equal(none.status, 0, none.stderr);
+  assert.ok(heldOut(none.stdout) > 0, none.stdout);
+  assert.doesNotMatch(none.stdout, /--held-out file/);
+  // --held-out-from LIST and a repeated --held-out name the same two files
+  const list = join(dir, 'held.list');
+  writeFileSync(list, `${big}\n\n${small}\n`);
+  const fromList = cli('fit-probes', '--model', TINY, '--out', out, '--max-tokens', '3000', '--held-out-from', list, ...fitFiles);
+  assert.equal(fromList.status, 0, fromList.stderr);
+  assert.match(fromList.stdout, /from 2 --held-out file\(s\)/);
+  assert.ok(heldOut(fromList.stdout) > 0);
+  const repeated = cli('fit-probes', '--model', TINY, '--out', out, '--max-tokens', '3000', '--held-out', big, '--held-out', small, ...fitFiles);
+  assert.equal(repeated.status, 0, repeated.stderr);
+  assert.equal(JSON.parse(readFileSync(out, 'utf8')).fittedOn.files.filter((f: string) => f.endsWith('(held out)')).length, 2);
+  assert.doesNotMatch(repeated.stderr, /warning/);
+  // a file both fitted and held out is refused; a glob after one --held-out is warned about
+  const both = cli('fit-probes', '--model', TINY, '--out', out, '--held-out', 'src/engine/engine.ts', ...fitFiles);
+  assert.equal(both.status, 2);
+  assert.match(both.stderr, /src\/engine\/engine.ts is both a fitting FILE and a --held-out file/);
+  const glob = cli('fit-probes', '--model', TINY, '--out', out, '--max-tokens', '3000', '--held-out', big, small, 'docs/model-pack.md');
+  assert.equal(glob.status, 0, glob.stderr);
+  assert.match(glob.stderr, /warning: 1 fitting FILE\(s\) \(e\.g\. .*small\.txt\) are in the folder of the one --held-out file .*--held-out-from LIST/);
+  // too little text to hold any out: refused, not fitted with an unchosen penalty
+  const tiny = join(dir, 'tiny.txt');
+  writeFileSync(tiny, 'const x = 1;\nlet y = x + 2;\n');
+  const few = cli('fit-probes', '--model', TINY, '--out', out, tiny);
+  assert.notEqual(few.status, 0);
+  assert.match(few.stderr, /no held-out text: the sampled text made only 1 window/);
+  const help = cli('fit-probes', '--help');
+  for (const s of ['--held-out-from LIST', 'repeat it per file', 'sampled evenly']) assert.ok(help.stdout.includes(s), s);
+});

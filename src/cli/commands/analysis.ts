@@ -13,14 +13,20 @@ import { CliError, EXIT, readStdin, readTextFile } from '../io';
 
 export const ANALYSIS_USAGE = `
 Analyses (future-token probes, token importance, geometry):
-  lm-probe fit-probes  [--model DIR] --out FILE [--held-out FILE]... [--max-tokens N]
-                       [--lambdas a,b,...] [--target normalized|residual] [--set-manifest]
-                       [--files-from LIST] FILE...
+  lm-probe fit-probes  [--model DIR] --out FILE [--held-out FILE]... [--held-out-from LIST]
+                       [--max-tokens N] [--lambdas a,b,...] [--target normalized|residual]
+                       [--set-manifest] [--files-from LIST] FILE...
       fit future-token probes (ridge, penalty chosen on held-out text) on text FILEs; writes
       FILE (JSON header) and FILE's .bin; --set-manifest points the pack's manifest at FILE
-      (FILE must then be inside the pack folder); LIST: a file naming text files, one a line
+      (FILE must then be inside the pack folder); LIST: a file naming text files, one a line.
+      --held-out takes ONE file (repeat it per file): a shell glob after a single --held-out
+      gives it only the first match and makes the others fitting FILEs; for many held-out
+      files use --held-out-from LIST. A file may not be both fitted and held out. Without
+      held-out files, every 10th window of the sampled text (and the second window, when there
+      is none yet) is held out; with too little text for that, fit-probes refuses
   lm-probe eval-probes [--model DIR] [--probes FILE] [--max-tokens N] [--json] FILE...
-      precision@1 per layer and offset on FILEs, next to bigram baselines
+      precision@1 per layer and offset on FILEs, next to bigram baselines; when the FILEs
+      hold more than N tokens (default 20000), windows are sampled evenly through all of them
   lm-probe lasso --json --alpha A --data FILE [--tol T] [--max-iter N]
       Lasso (scikit-learn's objective, fit_intercept=False) on FILE = {"X": [[...]], "y": [...]};
       prints {"coef": [...], "iterations": n}. Default tol 1e-12 and max-iter 100000 (the
@@ -231,6 +237,7 @@ export const ANALYSIS_COMMANDS: Record<string, Command> = {
       ...common,
       out: { type: 'string', short: 'o' },
       'held-out': { type: 'string', multiple: true },
+      'held-out-from': { type: 'string' },
       'max-tokens': { type: 'string' },
       lambdas: { type: 'string' },
       'set-manifest': { type: 'boolean' },
@@ -241,10 +248,25 @@ export const ANALYSIS_COMMANDS: Record<string, Command> = {
     async run(v, pos, ctx) {
       if (typeof v.out !== 'string') throw new CliError(EXIT.USAGE, 'fit-probes needs --out FILE (the probe file to write, e.g. probes.json)');
       const out = v.out.endsWith('.json') ? v.out : v.out + '.json';
-      const listed = typeof v['files-from'] === 'string' ? readTextFile(v['files-from']).split(/\r?\n/).filter((l) => l.trim() !== '') : [];
-      const texts = files([...pos, ...listed], 'fit-probes');
-      const held = (v['held-out'] as string[] | undefined) ?? [];
+      const listOf = (name: string) => (typeof v[name] === 'string' ? readTextFile(v[name] as string).split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '') : []);
+      const texts = files([...pos, ...listOf('files-from')], 'fit-probes');
+      const held = [...((v['held-out'] as string[] | undefined) ?? []), ...listOf('held-out-from')];
       for (const f of held) if (!existsSync(f)) throw new CliError(EXIT.USAGE, `--held-out: cannot read ${f}: no such file`);
+      const heldSet = new Set(held.map((f) => resolve(f)));
+      const both = texts.filter((f) => heldSet.has(resolve(f)));
+      if (both.length) throw new CliError(EXIT.USAGE, `${both[0]} is both a fitting FILE and a --held-out file (a file is one or the other)`);
+      // The usual slip: "--held-out dir/*.txt other/*.txt" holds out only the glob's first file.
+      if ((v['held-out'] as string[] | undefined)?.length === 1 && v['held-out-from'] === undefined) {
+        const dirOf = (f: string) => resolve(f, '..');
+        const hd = dirOf(held[0]);
+        const same = texts.filter((f) => dirOf(f) === hd);
+        if (same.length) {
+          process.stderr.write(
+            `lm-probe: warning: ${same.length} fitting FILE(s) (e.g. ${same[0]}) are in the folder of the one --held-out file ${held[0]}; ` +
+              `if a glob was meant for --held-out, repeat --held-out per file or use --held-out-from LIST\n`,
+          );
+        }
+      }
       const lambdas =
         typeof v.lambdas === 'string'
           ? v.lambdas.split(',').map((s) => {
@@ -283,7 +305,7 @@ export const ANALYSIS_COMMANDS: Record<string, Command> = {
           fittedOn: header.fittedOn,
           seconds: (performance.now() - t0) / 1000,
         };
-        await write(v.json ? JSON.stringify(summary) + '\n' : `wrote ${summary.out} and ${header.binary}: ${header.maps.length} maps fitted on ${header.fittedOn.tokens} tokens (${header.fittedOn.heldOutTokens} held out) in ${summary.seconds.toFixed(1)} s\n`);
+        await write(v.json ? JSON.stringify(summary) + '\n' : `wrote ${summary.out} and ${header.binary}: ${header.maps.length} maps fitted on ${header.fittedOn.tokens} tokens (${header.fittedOn.heldOutTokens} held out${held.length ? ` from ${held.length} --held-out file(s)` : ''}) in ${summary.seconds.toFixed(1)} s\n`);
       } finally {
         b.stop();
         await engine.dispose();

@@ -291,6 +291,7 @@ export async function fitProbes(engine: AnalysisEngine, opts: FitOptions): Promi
   const pass = async (files: string[], totalBytes: number, budget: number, heldOutPass: boolean) => {
     let piece = 0;
     let taken = 0;
+    const estPieces = Math.max(1, Math.ceil(totalBytes / PIECE_CHARS));
     for (const file of files) {
       const text = readText(file);
       for (const chunk of textChunks(text, PIECE_CHARS)) {
@@ -298,7 +299,8 @@ export async function fitProbes(engine: AnalysisEngine, opts: FitOptions): Promi
         const used = heldOutPass ? heldTokens : trainTokens + (heldFiles.length ? 0 : heldTokens);
         if (used >= budget) return;
         const frac = Math.min(1, (1.3 * budget * bytesPerToken) / Math.max(1, totalBytes));
-        const take = Math.floor((piece + 1) * frac) > Math.floor(piece * frac);
+        // A budget smaller than one piece still takes one: the middle piece (else none at all).
+        const take = frac * estPieces < 1 ? evenPick(piece, 1 / estPieces) : Math.floor((piece + 1) * frac) > Math.floor(piece * frac);
         piece++;
         if (!take) continue;
         taken++;
@@ -310,7 +312,9 @@ export async function fitProbes(engine: AnalysisEngine, opts: FitOptions): Promi
           const used2 = heldOutPass ? heldTokens : trainTokens + (heldFiles.length ? 0 : heldTokens);
           if (used2 >= budget) break;
           const out = await engine.run('forward', ids.slice(s, s + len));
-          const toHeld = heldOutPass || (heldFiles.length === 0 && windows % every === every - 1);
+          // Without held-out files every `every`-th window is held out, and so is the second window
+          // when none is yet: small budgets (a dozen windows) still choose the penalty on held-out text.
+          const toHeld = heldOutPass || (heldFiles.length === 0 && (windows % every === every - 1 || (heldTokens === 0 && windows === 1)));
           await accumulate(out, toHeld ? held : train);
           if (toHeld) heldTokens += len;
           else {
@@ -332,6 +336,14 @@ export async function fitProbes(engine: AnalysisEngine, opts: FitOptions): Promi
     await pass(heldFiles, heldBytes, heldBudget, true);
   }
   if (trainTokens === 0) throw new ProbeError('BAD_ARGUMENT', `fit-probes: the files hold too little text (need windows of at least ${K + 1} tokens)`);
+  if (heldTokens === 0 && lambdas.length > 1) {
+    throw new ProbeError(
+      'BAD_ARGUMENT',
+      heldFiles.length
+        ? `fit-probes: the --held-out files gave no held-out text (need windows of at least ${K + 1} tokens); the penalty cannot be chosen`
+        : `fit-probes: no held-out text: the sampled text made only ${windows} window(s) of at most ${W} tokens, and one is held out from the second on; give more text, a larger --max-tokens, --held-out FILE, or one --lambdas value`,
+    );
+  }
 
   progress.stage = 'solve';
   const maps: ProbeMapData[] = [];
@@ -511,21 +523,12 @@ export async function evalProbes(
   const K = Math.max(...offsets);
   const maxTokens = opts.maxTokens ?? 20_000;
   const keys = layers.flatMap((layer) => offsets.map((offset) => ({ layer, offset })));
-  // Gather the evaluated tokens first (bounded by maxTokens) so the in-sample bigram can be fitted.
-  const chunks: number[][] = [];
-  let total = 0;
-  outer: for (const f of files) {
-    for (const chunk of textChunks(readText(f))) {
-      const ids = engine.tokenize(chunk).ids;
-      if (ids.length < K + 1) continue;
-      chunks.push(ids.slice(0, Math.max(K + 1, maxTokens - total)));
-      total += chunks[chunks.length - 1].length;
-      if (total >= maxTokens) break outer;
-    }
-  }
+  // Gather the evaluated windows first (bounded by maxTokens) so the in-sample bigram can be fitted.
+  const chunks = sampleEvalWindows(engine, files, maxTokens, W, K);
+  const total = chunks.reduce((a, c) => a + c.windows.reduce((b, [, len]) => b + len, 0), 0);
   if (total === 0) throw new ProbeError('BAD_ARGUMENT', 'eval-probes: the files hold too little text');
   const inSample = new BigramCounter(V, offsets);
-  for (const ids of chunks) inSample.add(ids);
+  for (const c of chunks) for (const [s, len] of c.windows) inSample.add(c.ids, s, s + len);
   const inTable = inSample.table();
   const fitTable = probes.header.bigram;
 
@@ -534,10 +537,10 @@ export async function evalProbes(
   const bgHits = offsets.map(() => 0);
   const bgInHits = offsets.map(() => 0);
   let modelHits = 0;
-  const nWindows = chunks.reduce((a, ids) => a + windowsOf(ids.length, W, 1).length, 0);
+  const nWindows = chunks.reduce((a, c) => a + c.windows.length, 0);
   let done = 0;
-  for (const ids of chunks) {
-    for (const [s, len] of windowsOf(ids.length, W, 1)) {
+  for (const { ids, windows: chosen } of chunks) {
+    for (const [s, len] of chosen) {
       checkCancel(opts.signal);
       const out = await engine.run('forward', ids.slice(s, s + len));
       const dec = await decodeWindow(engine, probes, out, keys);
@@ -585,6 +588,65 @@ export async function evalProbes(
     modelNextTokenAccuracy: modelHits / Math.max(1, pos[oiOf(1)] ?? 0),
     best,
   };
+}
+
+/**
+ * Picks item i of a sequence when floor(i f + 1/2) > floor((i - 1) f + 1/2): a share f of the
+ * items, evenly spaced and centered (f = 1/n picks the middle one of n items).
+ */
+export function evenPick(i: number, f: number): boolean {
+  if (f >= 1) return true;
+  return Math.floor(i * f + 0.5) > Math.floor((i - 1) * f + 0.5);
+}
+
+/**
+ * The windows eval-probes reads: every window of every file when they hold at most maxTokens
+ * tokens (64 KB chunks, windows of W tokens: as before), else windows picked evenly through all the
+ * files (so the first files do not take the whole budget). Files much larger than the budget are
+ * first thinned to chunks picked evenly (about 16 bytes of text per token of budget), so that not
+ * everything is tokenized. A chunk keeps all its ids: a window's t+k may lie past the window.
+ */
+export function sampleEvalWindows(
+  engine: Pick<AnalysisEngine, 'tokenize'>,
+  files: string[],
+  maxTokens: number,
+  W: number,
+  K: number,
+): { ids: number[]; windows: [number, number][] }[] {
+  const totalBytes = fileBytes(files);
+  const chunkShare = Math.min(1, (16 * maxTokens) / Math.max(1, totalBytes));
+  const estChunks = Math.max(1, Math.ceil(totalBytes / CHUNK_CHARS));
+  const all: { ids: number[]; windows: [number, number][] }[] = [];
+  let piece = 0;
+  let tokens = 0;
+  for (const f of files) {
+    for (const chunk of textChunks(readText(f))) {
+      const take = evenPick(piece++, Math.max(chunkShare, 1 / estChunks));
+      if (!take) continue;
+      const ids = engine.tokenize(chunk).ids;
+      if (ids.length < K + 1) continue;
+      const windows = windowsOf(ids.length, W, 1);
+      all.push({ ids, windows });
+      tokens += ids.length;
+    }
+  }
+  if (tokens <= maxTokens) return all;
+  const share = maxTokens / tokens;
+  let i = 0;
+  let used = 0;
+  const out: { ids: number[]; windows: [number, number][] }[] = [];
+  for (const c of all) {
+    const windows: [number, number][] = [];
+    for (const [s, len] of c.windows) {
+      if (evenPick(i++, share) && used < maxTokens) {
+        const n = Math.min(len, maxTokens - used);
+        windows.push([s, n]);
+        used += n;
+      }
+    }
+    if (windows.length) out.push({ ids: c.ids, windows });
+  }
+  return out;
 }
 
 function checkCancel(signal: AbortSignal | undefined): void {
