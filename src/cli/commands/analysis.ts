@@ -385,6 +385,14 @@ export const ANALYSIS_COMMANDS: Record<string, Command> = {
         const med = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
         const s = med(rows.map((r) => r.surprisalMs));
         const a = med(rows.map((r) => r.analysesMs));
+        // Per part (wall time, median over the runs): the forward pass with hidden states and
+        // attentions, and each analysis (futureLens's ONNX Runtime work interleaves with importance).
+        const partNames = ['run', 'futureLens', 'importance', 'geometry'];
+        const partsMs: Record<string, number> = {};
+        for (const k of partNames) {
+          const xs = rows.map((r) => r.parts?.[k]).filter((x): x is number => typeof x === 'number');
+          if (xs.length) partsMs[k] = med(xs);
+        }
         const report = {
           pack: engine.pack.manifest.name,
           provider: engine.provider,
@@ -393,10 +401,16 @@ export const ANALYSIS_COMMANDS: Record<string, Command> = {
           surprisalMs: s,
           analysesMs: a,
           ratio: a / s,
+          partsMs,
           runs: rows,
           analyses: Object.keys(analyses).filter((k) => (analyses as Record<string, unknown>)[k] !== undefined),
         };
-        await write(v.json ? JSON.stringify(report, null, 1) + '\n' : `${report.tokens} tokens on ${report.pack} (${report.provider}): surprisal passes ${s.toFixed(0)} ms, analyses ${a.toFixed(0)} ms (ratio ${report.ratio.toFixed(2)}; median of ${repeat}; analyses: ${report.analyses.join(', ')})\n`);
+        await write(
+          v.json
+            ? JSON.stringify(report, null, 1) + '\n'
+            : `${report.tokens} tokens on ${report.pack} (${report.provider}): surprisal passes ${s.toFixed(0)} ms, analyses ${a.toFixed(0)} ms (ratio ${report.ratio.toFixed(2)}; median of ${repeat}; analyses: ${report.analyses.join(', ')})\n` +
+                `  parts (ms, median): ${Object.entries(partsMs).map(([k, x]) => `${k === 'run' ? 'forward pass' : k} ${x.toFixed(0)}`).join(', ')}\n`,
+        );
       } finally {
         await engine.dispose();
       }
