@@ -1,7 +1,10 @@
 // End-to-end test of the extension in a real VS Code: code-server 4.100.3 (built by
 // scripts/e2e-setup.sh) driven by Playwright through Debian's Chromium. Installs the packaged
 // VSIX, opens a file, probes a selection from the command palette, then checks decorations, a
-// hover, the panel's summary, a click from the panel back to the editor, the heatmap switch, the
+// hover, the panel's summary, the analyses that follow surprisal (Future Lens grid and precision
+// table, importance charts with the alpha slider and a new target token, geometry; hovers gain
+// them), fitting future-token probes on workspace files from the command, a click from the panel
+// back to the editor, the heatmap switch, the
 // progress notification of a ~20,000-token probe (and that VS Code stays responsive), killing the
 // engine process mid-probe (the next probe works), cancelling, and a full 20,000-token probe; then
 // the main steps again in a light theme. Screenshots of each step go to test-results/e2e/.
@@ -74,6 +77,13 @@ log(`VSIX ${vsix}: ${(statSync(vsix).size / 1024 / 1024).toFixed(1)} MiB`);
 const bundledPack = !process.env.E2E_PACK && existsSync(join(root, 'models/default/manifest.json'));
 const packDir = bundledPack ? '' : resolve(process.env.E2E_PACK ?? join(root, 'test/fixtures/markov-pack'));
 log(bundledPack ? 'model pack: models/default (bundled in the VSIX)' : `model pack: ${packDir} (models/default is absent)`);
+// Which analysis cards the pack can fill: hidden states for importance and geometry, a head graph
+// and probes for the future tokens.
+const manifest = JSON.parse(readFileSync(join(bundledPack ? join(root, 'models/default') : packDir, 'manifest.json'), 'utf8'));
+const packHasHidden = !!manifest.graph?.outputs?.hiddenStates;
+const packHasProbes = packHasHidden && !!manifest.head && !!manifest.probes;
+log(`pack analyses: hidden states ${packHasHidden}, head + probes ${packHasProbes}`);
+const latency = [];
 
 // ---- 2. a fresh profile, workspace and extensions folder
 const tmp = mkdtempSync(join(tmpdir(), 'lmprobe-e2e-'));
@@ -245,6 +255,128 @@ function enginePids() {
     .map((l) => Number(l.trim().split(/\s+/)[0]));
 }
 
+let probeT0 = 0;
+let analysesDone = Promise.resolve(null);
+/** Resolves with the time when the panel's analyses section goes from computing to done (or null). */
+async function watchAnalyses(timeout = 180_000) {
+  const t0 = Date.now();
+  const state = () => panel().locator('#analyses').getAttribute('data-state', { timeout: 1000 }).catch(() => null);
+  let seen = false;
+  while (Date.now() - t0 < timeout) {
+    const st = await state();
+    if (st === 'computing') seen = true;
+    else if (seen && (st === 'done' || st === 'error')) return Date.now();
+    await sleep(50);
+  }
+  return null;
+}
+const cardsSel = '#analyses .card.analysis';
+const card = (key) => panel().locator(`#analyses .card.analysis[data-key="${key}"]`);
+
+/** Nonzero pixels of each canvas in a card (an empty chart has none). */
+function canvasInk(loc) {
+  return loc.locator('canvas').evaluateAll((cs) =>
+    cs.map((c) => {
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      let ink = 0;
+      for (let i = 3; i < d.length; i += 4) if (d[i] > 0) ink++;
+      return { w: c.width, h: c.height, ink };
+    }),
+  );
+}
+
+/** Scrolls the panel to a card and screenshots the window; also the card alone, in a window tall enough to hold it. */
+async function shotCard(loc, name) {
+  await loc.scrollIntoViewIfNeeded();
+  await sleep(300);
+  await shot(name);
+  const h = (await loc.boundingBox())?.height ?? 0;
+  const tall = Math.min(2400, Math.max(900, Math.ceil(h) + 260));
+  if (tall > 900) await page.setViewportSize({ width: 1440, height: tall });
+  try {
+    await sleep(400);
+    // Below the panel's sticky toolbar: scroll the card to the top of the view, then a little back.
+    await loc.evaluate((e) => {
+      e.scrollIntoView({ block: 'start' });
+      const bar = document.querySelector('.toolbar');
+      document.scrollingElement?.scrollBy(0, -((bar?.getBoundingClientRect().height ?? 0) + 4));
+    });
+    await sleep(300);
+    await loc.screenshot({ path: join(shots, `${name}-card.png`) });
+  } catch (e) {
+    log(`  (card screenshot ${name}: ${String(e?.message ?? e).split('\n')[0]})`);
+  } finally {
+    if (tall > 900) await page.setViewportSize({ width: 1440, height: 900 });
+    await sleep(300);
+  }
+}
+
+/** Waits until the analyses section has settled (cards, or a message) and is not computing. */
+async function analysesSettled(timeout = 120_000) {
+  await until(async () => {
+    const st = await panel().locator('#analyses').getAttribute('data-state');
+    return st === 'done' || st === 'error' || st === 'off';
+  }, 'the analyses section is filled', timeout);
+  return panel().locator('#analyses').getAttribute('data-state');
+}
+
+async function checkAnalyses(theme) {
+  const pre = `${theme}-`;
+  await step(`${theme}: the analyses follow surprisal: Future Lens grid and precision table, importance charts, geometry`, async () => {
+    const st = await analysesSettled();
+    const doneAt = await analysesDone;
+    const ms = doneAt ? doneAt - probeT0 : null;
+    log(`  analyses section ${st}, ${ms ?? '?'} ms after the command`);
+    latency.push(`${theme}: analyses cards ${ms ?? '?'} ms after the command`);
+    if (!packHasHidden) {
+      const t = await panel().locator('#analyses').innerText();
+      expect(/No analysis is available|hidden states/.test(t), `the analyses section of a pack without hidden states: ${t}`);
+      return;
+    }
+    expect(st === 'done', `analyses state ${st}: ${await panel().locator('#analyses').innerText()}`);
+    const keys = await panel().locator(cardsSel).evaluateAll((els) => els.map((e) => e.getAttribute('data-key')));
+    const want = packHasProbes ? ['futureLens', 'importance', 'geometry'] : ['importance', 'geometry'];
+    expect(JSON.stringify(keys) === JSON.stringify(want), `analysis cards ${keys}, expected ${want}`);
+    if (packHasProbes) {
+      const fl = card('futureLens');
+      const guesses = await fl.locator('.an-grid td .an-guess').count();
+      const rows = await fl.locator('.an-grid tbody tr').count();
+      expect(rows > 10 && guesses >= rows * 3, `Future Lens grid: ${rows} rows, ${guesses} guesses`);
+      const prec = await fl.locator('.an-heat tr').allInnerTexts();
+      expect(prec.length >= 4 && prec.some((r) => /layer \d/.test(r)) && prec.some((r) => /%/.test(r)), `precision table: ${prec.join(' | ')}`);
+      log(`  Future Lens: ${rows} positions, ${guesses} guesses, ${(await fl.locator('.an-guess.hit').count())} hits; precision rows: ${prec.slice(0, 3).map((r) => r.replace(/\s+/g, ' ')).join(' | ')}`);
+      await shotCard(fl, `${pre}08-future-lens`);
+      if (theme === 'dark') {
+        // The grid's layer picker: all layers at once (the narrow side bar scrolls sideways), then back.
+        const sel = fl.locator('select.an-select');
+        const before = await sel.inputValue();
+        await sel.selectOption('all');
+        const layers = (await fl.locator('.an-grid thead th').count()) - 1;
+        expect(layers === (await fl.locator('.an-heat tr').count()) - 2 - (prec.some((r) => /bigram/.test(r)) ? 1 : 0), `${layers} layer columns, precision rows ${prec.length}`);
+        const all = await fl.locator('.an-grid td .an-guess').count();
+        expect(all === rows * 3 * layers || (before === 'all' && all === guesses), `all layers: ${all} guesses for ${rows} rows and ${layers} layers`);
+        await shotCard(fl, `${pre}08c-future-lens-all-layers`);
+        await sel.selectOption(before);
+      }
+      await fl.locator('.an-heat').scrollIntoViewIfNeeded();
+      await sleep(200);
+      await shot(`${pre}08b-future-lens-precision`);
+    }
+    const imp = card('importance');
+    const inkImp = await canvasInk(imp);
+    expect(inkImp.length === 3 && inkImp.every((c) => c.w > 50 && c.h > 50 && c.ink > 200), `importance charts: ${JSON.stringify(inkImp)}`);
+    expect((await imp.locator('input[type=range]').count()) === 1, 'no alpha slider');
+    const impText = await imp.innerText();
+    expect(/target #\d+/.test(impText) && /Spearman/.test(impText), `importance card: ${impText.slice(0, 300)}`);
+    log(`  importance: ${impText.split('\n').slice(0, 4).join(' / ').replace(/\s+/g, ' ')}`);
+    await shotCard(imp, `${pre}09-importance`);
+    const geo = card('geometry');
+    const inkGeo = await canvasInk(geo);
+    expect(inkGeo.length === 1 && inkGeo[0].ink > 200, `geometry chart: ${JSON.stringify(inkGeo)}`);
+    await shotCard(geo, `${pre}10-geometry`);
+  });
+}
+
 async function probeSampleAndCheck(theme) {
   const pre = `${theme}-`;
   await step(`${theme}: open sample.md and select two paragraphs`, async () => {
@@ -261,10 +393,15 @@ async function probeSampleAndCheck(theme) {
       await palette('LM Probe: Clear annotations');
       await until(async () => (await decorated().count()) === 0, 'the previous annotations are cleared');
     }
+    const t0 = Date.now();
     await palette('LM Probe: Probe selection');
+    analysesDone = watchAnalyses();
     const n = await waitDecorations(5, 120_000);
+    const surprisalMs = Date.now() - t0;
     await until(async () => !/%|…/.test(await lmStatus().innerText()), 'the status bar shows the result', 60_000);
-    log(`  ${n} decorated spans in view`);
+    log(`  ${n} decorated spans in view ${surprisalMs} ms after the command (surprisal)`);
+    probeT0 = t0;
+    latency.push(`${theme}: heatmap ${surprisalMs} ms after the command`);
     await page.keyboard.press('Escape');
     await page.keyboard.press('ArrowLeft'); // collapse the selection so that its highlight does not tint the heatmap
     await sleep(600);
@@ -311,13 +448,10 @@ async function probeSampleAndCheck(theme) {
     await panel().locator('#charts').scrollIntoViewIfNeeded();
     await sleep(300);
     await shot(`${pre}04b-panel-charts`);
-    if ((await panel().locator('#analyses > *').count()) > 0) {
-      await panel().locator('#analyses').scrollIntoViewIfNeeded();
-      await sleep(300);
-      await shot(`${pre}04c-panel-analyses`);
-    }
     await panel().locator('#summary').scrollIntoViewIfNeeded();
   });
+  await checkAnalyses(theme);
+  await panel().locator('#summary').scrollIntoViewIfNeeded().catch(() => {});
   await step(`${theme}: a click on a token in the panel selects it in the editor`, async () => {
     await page.locator('.monaco-editor .view-lines').first().click({ position: { x: 5, y: 5 } });
     await page.keyboard.press('Control+Home');
@@ -358,6 +492,104 @@ try {
   });
 
   await probeSampleAndCheck('dark');
+
+  if (packHasHidden) {
+    await step('dark: hovers gain the analyses once they arrive (no new model call)', async () => {
+      const spans = decorated();
+      const count = await spans.count();
+      let text = '';
+      for (let k = Math.floor(count / 4); k < count && !/future tokens|importance/.test(text); k += Math.max(1, Math.floor(count / 9))) {
+        const box = await spans.nth(k).boundingBox();
+        if (!box || box.width < 4) continue;
+        await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2, { steps: 3 });
+        try {
+          await hover().waitFor({ state: 'visible', timeout: 4000 });
+          text = await hover().innerText();
+        } catch {}
+        await page.mouse.move(5, 5);
+        await sleep(300);
+      }
+      expect(packHasProbes ? /future tokens/.test(text) : /importance|information gain/.test(text), `hover has no analyses: ${text}`);
+      log(`  hover: ${text.replace(/\s+/g, ' ').replace(/.*(future tokens)/, '$1').slice(0, 200)}`);
+      await page.mouse.move(700, 880);
+    });
+
+    await step('dark: importance: the alpha slider and another target token recompute only the analyses', async () => {
+      const summaryBefore = await panel().locator('#summary').innerText();
+      let imp = card('importance');
+      await imp.locator('input[type=range]').scrollIntoViewIfNeeded();
+      const alphaRow = () => card('importance').locator('.an-row').nth(1).innerText().catch(() => '');
+      const before = await alphaRow();
+      const slider = imp.locator('input[type=range]');
+      const box = await slider.boundingBox();
+      let t0 = Date.now();
+      await slider.click({ position: { x: Math.max(2, Math.round(box.width * 0.3)), y: Math.round(box.height / 2) } });
+      await until(async () => {
+        const st = await panel().locator('#analyses').getAttribute('data-state');
+        const t = await alphaRow();
+        return st === 'done' && t !== before && !/nearest/.test(t);
+      }, 'the importance card shows the exact fit at the new alpha', 90_000);
+      log(`  alpha: "${before.replace(/\s+/g, ' ')}" -> "${(await alphaRow()).replace(/\s+/g, ' ')}" in ${Date.now() - t0} ms`);
+      imp = card('importance');
+      const ink = await canvasInk(imp);
+      expect(ink.length === 3 && ink.every((c) => c.ink > 200), `importance charts after the slider: ${JSON.stringify(ink)}`);
+      await shotCard(imp, 'dark-11-importance-alpha');
+      // Another target token: one in the middle of the strip.
+      const strip = imp.locator('.an-strip span');
+      const n = await strip.count();
+      const title = await strip.nth(Math.floor(n / 2)).getAttribute('title');
+      const j = Number(/^#(\d+)/.exec(title ?? '')?.[1]);
+      expect(Number.isInteger(j), `strip token title: ${title}`);
+      t0 = Date.now();
+      await strip.nth(Math.floor(n / 2)).click();
+      await until(async () => {
+        const st = await panel().locator('#analyses').getAttribute('data-state');
+        const t = await card('importance').innerText().catch(() => '');
+        return st === 'done' && t.includes(`target #${j} `);
+      }, `token #${j} is the target`, 90_000);
+      log(`  target #${j}: analyses in ${Date.now() - t0} ms`);
+      const target = await card('importance').locator('.an-strip span.target').getAttribute('title');
+      expect(target?.startsWith(`#${j}`), `the strip marks ${target}, not #${j}`);
+      expect((await panel().locator('#summary').innerText()) === summaryBefore, 'the summary changed: surprisal was probed again');
+      await shotCard(card('importance'), 'dark-12-importance-target');
+    });
+  }
+
+  if (packHasProbes) {
+    await step('"LM Probe: Fit future-token probes on workspace files..." fits probes on sample.md; the panel uses them', async () => {
+      await page.locator('.monaco-editor .view-lines').first().click({ position: { x: 5, y: 5 } });
+      await palette('LM Probe: Fit future-token probes on workspace files...');
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible', timeout: 10_000 });
+      await until(async () => /\*\*\/\*\./.test(await input.inputValue()), 'the glob input shows the default glob');
+      await input.fill('sample.md');
+      await page.keyboard.press('Enter');
+      await until(async () => /probes\.json$/.test(await input.inputValue()), 'the save dialog proposes .lmprobe/probes.json');
+      await shot('dark-13-fit-probes-save');
+      const t0 = Date.now();
+      await page.keyboard.press('Enter');
+      const out = join(ws, '.lmprobe', 'probes.json');
+      await notification(/probes written/, 120_000);
+      expect(existsSync(out) && existsSync(join(ws, '.lmprobe', 'probes.bin')), `${out} and its .bin were not written`);
+      log(`  probes fitted on sample.md in ${Date.now() - t0} ms`);
+      await shot('dark-14-fit-probes-done');
+      // The last probe's analyses are recomputed with the new probes.
+      await until(async () => {
+        const st = await panel().locator('#analyses').getAttribute('data-state');
+        return st === 'done' && (await card('futureLens').innerText().catch(() => '')).includes('.lmprobe/probes.json');
+      }, 'the Future Lens card uses the fitted probes', 90_000);
+      const fl = card('futureLens');
+      expect((await fl.locator('.an-grid td .an-guess').count()) > 30, 'no guesses from the fitted probes');
+      const hits = await fl.locator('.an-guess.hit').count();
+      log(`  fitted probes: ${hits} hits in the grid (fitted on this very text)`);
+      await shotCard(fl, 'dark-15-future-lens-fitted');
+      const toast = page.locator('.notifications-toasts .notification-toast', { hasText: /probes written/ }).first();
+      if (await toast.isVisible().catch(() => false)) {
+        await toast.hover();
+        await toast.locator('.codicon-notifications-clear, .codicon-close').first().click().catch(() => {});
+      }
+    });
+  }
 
   await step('dark: "Switch heatmap: rank buckets" recolors, "off" clears, "forward" restores', async () => {
     await page.locator('.monaco-editor .view-lines').first().click({ position: { x: 5, y: 5 } });
@@ -565,11 +797,12 @@ try {
   // The extension's own log lines about each probe (timings), from VS Code's output channel log.
   const find = (dir) => (existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? find(join(dir, d.name)) : d.name.includes('LM Probe') ? [join(dir, d.name)] : [])) : []);
   for (const f of find(join(userData, 'logs'))) {
-    for (const line of readFileSync(f, 'utf8').split('\n')) if (/probed|engine process|failed/.test(line)) log(`  [LM Probe log] ${line.trim()}`);
+    for (const line of readFileSync(f, 'utf8').split('\n')) if (/probed|analyses|engine process|failed/.test(line)) log(`  [LM Probe log] ${line.trim()}`);
   }
   rmSync(tmp, { recursive: true, force: true });
 }
 log(`screenshots in ${shots}`);
+for (const l of latency) log(`latency: ${l}`);
 if (failures.length) log(`failed: ${failures.join('; ')}`);
 console.log(`e2e: ${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

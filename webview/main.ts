@@ -321,6 +321,10 @@ function renderAll(): void {
   if (!result) {
     charts.forEach((c) => c.destroy());
     charts = [];
+    cleanups.forEach((f) => f());
+    cleanups = [];
+    analysesEl.replaceChildren();
+    analysesEl.dataset.state = 'off';
     return;
   }
   renderSummary(result);

@@ -10,6 +10,7 @@ import { MEASURES, type Measure } from './heatmap';
 import { paragraphAt } from './text';
 import { fitProbesOnWorkspace } from './fitProbes';
 import { cancelAnalyses, cancelAnalysesByUser, startAnalyses } from './analyses';
+import { wantsAnalyses } from './progressive';
 
 /** Shows a notification only for probes that take longer than this (model loading, long texts). */
 const NOTIFY_AFTER_MS = 400;
@@ -182,7 +183,9 @@ export async function probeSelection(ctx: Ctx, again?: { uri: vscode.Uri; start:
     const tApply = Date.now();
     const p = ctx.store.set(doc, result, moved.start);
     ctx.status.result(result);
-    ctx.panel.setResult(result, { file: basename(doc.uri.path), line: doc.positionAt(moved.start).line + 1 });
+    // The analyses follow (analyses.ts): the panel says so from the first frame.
+    const analysesOn = ctx.config.analysesEnabled && wantsAnalyses(ctx.analyses);
+    ctx.panel.setResult(result, { file: basename(doc.uri.path), line: doc.positionAt(moved.start).line + 1 }, { state: analysesOn ? 'computing' : 'off' });
     void startAnalyses(ctx, p);
     ctx.log.info(
       `probed ${result.tokens.length} tokens of ${basename(doc.uri.path)} in ${tApply - t0} ms (engine ${Math.round(result.runtime.ms)} ms, ${result.runtime.provider}); decorations and panel in ${Date.now() - tApply} ms`,

@@ -43,6 +43,12 @@ const CSS = `
 .an-strip { display: flex; flex-wrap: wrap; gap: 1px; font-family: var(--vscode-editor-font-family, monospace); font-size: 11px; max-height: 90px; overflow: auto; }
 .an-strip span { cursor: pointer; padding: 0 2px; border-radius: 2px; }
 .an-strip span.target { outline: 1px solid var(--vscode-focusBorder, #007fd4); font-weight: 600; }
+.an-grid.one td { padding: 1px 3px; }
+.an-grid.one .an-guess { max-width: 7em; }
+.an-source { overflow-wrap: anywhere; }
+.an-row select, .an-select { background: var(--vscode-dropdown-background); color: var(--vscode-dropdown-foreground); border: 1px solid var(--vscode-dropdown-border, transparent); border-radius: 2px; padding: 1px 2px; font: inherit; font-size: 12px; }
+.an-row select:focus, .an-select:focus { outline: 1px solid var(--vscode-focusBorder); outline-offset: -1px; }
+.an-row input[type=range] { accent-color: var(--vscode-button-background, #0078d4); flex: 1 1 120px; min-width: 80px; }
 .an-legend-swatch { display: inline-block; width: 10px; height: 10px; vertical-align: middle; margin-right: 3px; }
 `;
 

@@ -3,8 +3,17 @@
 // precision@1 table (layers x offsets) as a heatmap next to the bigram baseline.
 import { registerAnalysis } from './index';
 import { el, injectStyles, shade, vis } from './dom';
+import type { FutureGuess } from '../../src/engine/schema';
 
 const MAX_ROWS = 400;
+
+interface UiState {
+  /** Index into layers, or 'all'. Unset: all layers where the panel is wide, the last one where it is narrow. */
+  layer?: number | 'all';
+}
+
+/** Panels narrower than this show one layer at a time (all layers need horizontal scrolling). */
+const NARROW_PX = 520;
 
 registerAnalysis({
   key: 'futureLens',
@@ -14,34 +23,61 @@ registerAnalysis({
     injectStyles();
     const r = ctx.result;
     const c = ctx.colors;
-    const head = el('tr', {}, el('th', { text: 'token' }), ...fl.layers.map((l) => el('th', { text: l === 0 ? 'emb' : `L${l}`, title: `hidden state after block ${l} (0 = embeddings)` })));
-    const rows: HTMLElement[] = [];
-    let shown = 0;
-    for (let i = 0; i < fl.cells.length && shown < MAX_ROWS; i++) {
-      const cell = fl.cells[i];
-      if (!cell) continue;
-      shown++;
-      const tok = r.tokens[i];
-      const tds = cell.map((guesses) => {
-        const box = el('div', { class: 'an-cell' });
-        guesses.forEach((g, oi) => {
-          const span = el('span', {
-            class: `an-guess${g.hit ? ' hit' : ''}`,
-            text: vis(g.text),
-            title: `t+${fl.offsets[oi]}: ${JSON.stringify(g.text)} p=${g.prob.toFixed(3)}${g.hit === true ? ' (came true)' : g.hit === false ? ` (actual: ${JSON.stringify(r.tokens[i + fl.offsets[oi]]?.text ?? '')})` : ' (past the end)'}`,
-          });
-          span.style.background = shade(c.forward, g.prob);
-          box.append(span);
-        });
-        return el('td', {}, box);
+    const layerName = (l: number) => (l === 0 ? 'embeddings' : `layer ${l}`);
+    const width = root.clientWidth || document.body.clientWidth;
+    const saved = ctx.getState<UiState>()?.layer;
+    let layer: number | 'all' = saved === 'all' || (typeof saved === 'number' && saved >= 0 && saved < fl.layers.length) ? saved : width && width < NARROW_PX ? fl.layers.length - 1 : 'all';
+
+    const guessEl = (i: number, g: FutureGuess, oi: number) => {
+      const span = el('span', {
+        class: `an-guess${g.hit ? ' hit' : ''}`,
+        text: vis(g.text),
+        title: `t+${fl.offsets[oi]}: ${JSON.stringify(g.text)} p=${g.prob.toFixed(3)}${g.hit === true ? ' (came true)' : g.hit === false ? ` (actual: ${JSON.stringify(r.tokens[i + fl.offsets[oi]]?.text ?? '')})` : ' (past the end)'}`,
       });
-      rows.push(el('tr', {}, el('td', { class: 'tok', text: vis(tok.text), title: `token #${i}: reveal in the editor`, onclick: () => ctx.reveal(i) }), ...tds));
-    }
-    root.append(
-      el('p', { class: 'an-muted', text: `Each cell: the probe's top-1 for t+${fl.offsets.join(', t+')} read from that layer at that token; darker = more probable; ✓ = came true.` }),
-      el('div', { class: 'an-scroll' }, el('table', { class: 'an-grid' }, el('thead', {}, head), el('tbody', {}, ...rows))),
+      span.style.background = shade(c.forward, g.prob);
+      return span;
+    };
+    const caption = el('p', { class: 'an-muted' });
+    const scroll = el('div', { class: 'an-scroll' });
+    const more = el('p', { class: 'an-muted' });
+    const drawGrid = () => {
+      const one = layer !== 'all';
+      caption.textContent = one
+        ? `The probe's top-1 guesses for the tokens t+${fl.offsets.join(', t+')} read from ${layerName(fl.layers[layer as number])} at each token; darker = more probable; ✓ = came true.`
+        : `Each cell: the probe's top-1 for t+${fl.offsets.join(', t+')} read from that layer at that token; darker = more probable; ✓ = came true.`;
+      const head = one
+        ? el('tr', {}, el('th', { text: 'token' }), ...fl.offsets.map((k) => el('th', { text: `t+${k}` })))
+        : el('tr', {}, el('th', { text: 'token' }), ...fl.layers.map((l) => el('th', { text: l === 0 ? 'emb' : `L${l}`, title: `hidden state after block ${l} (0 = embeddings)` })));
+      const rows: HTMLElement[] = [];
+      let shown = 0;
+      for (let i = 0; i < fl.cells.length && shown < MAX_ROWS; i++) {
+        const cell = fl.cells[i];
+        if (!cell) continue;
+        shown++;
+        const tok = r.tokens[i];
+        const tds = one
+          ? (cell[layer as number] ?? []).map((g, oi) => el('td', {}, guessEl(i, g, oi)))
+          : cell.map((guesses) => el('td', {}, el('div', { class: 'an-cell' }, ...guesses.map((g, oi) => guessEl(i, g, oi)))));
+        rows.push(el('tr', {}, el('td', { class: 'tok', text: vis(tok.text), title: `token #${i}: reveal in the editor`, onclick: () => ctx.reveal(i) }), ...tds));
+      }
+      scroll.replaceChildren(el('table', { class: `an-grid${one ? ' one' : ''}` }, el('thead', {}, head), el('tbody', {}, ...rows)));
+      more.textContent = shown === MAX_ROWS ? `First ${MAX_ROWS} positions shown.` : '';
+      more.hidden = shown !== MAX_ROWS;
+    };
+    const layerSel = el(
+      'select',
+      { class: 'an-select', title: 'the layer whose probes fill the grid' },
+      el('option', { value: 'all', text: 'all layers' }),
+      ...fl.layers.map((l, li) => el('option', { value: String(li), text: layerName(l) })),
     );
-    if (shown === MAX_ROWS) root.append(el('p', { class: 'an-muted', text: `First ${MAX_ROWS} positions shown.` }));
+    layerSel.value = String(layer);
+    layerSel.addEventListener('change', () => {
+      layer = layerSel.value === 'all' ? 'all' : Number(layerSel.value);
+      ctx.setState<UiState>({ layer });
+      drawGrid();
+    });
+    drawGrid();
+    root.append(el('div', { class: 'an-row' }, el('label', {}, 'Grid: ', layerSel)), caption, scroll, more);
 
     // precision@1 heatmap
     const table = el('table', { class: 'an-heat' });
@@ -51,13 +87,18 @@ registerAnalysis({
       if (v !== null) td.style.background = shade(c.forward, v);
       return td;
     };
-    fl.layers.forEach((l, li) => table.append(el('tr', {}, el('th', { text: l === 0 ? 'embeddings' : `layer ${l}` }), ...fl.precisionAt1[li].map(cellOf))));
+    fl.layers.forEach((l, li) => table.append(el('tr', {}, el('th', { text: layerName(l) }), ...fl.precisionAt1[li].map(cellOf))));
     if (fl.bigramPrecisionAt1) {
       const tr = el('tr', {}, el('th', { text: 'bigram baseline' }), ...fl.bigramPrecisionAt1.map(cellOf));
       tr.style.borderTop = `1px solid ${c.grid}`;
       table.append(tr);
     }
     table.append(el('tr', {}, el('th', { text: 'positions' }), ...fl.positions.map((n) => el('td', { class: 'an-muted', text: String(n) }))));
-    root.append(table, el('p', { class: 'an-muted', text: `Probes: ${fl.source}` }));
+    // The pack's own probes are named by the pack; a fitted file by its name (full path on hover).
+    const dir = r.pack.dir.replace(/[\\/]+$/, '');
+    const own = fl.source.startsWith(dir + '/') || fl.source.startsWith(dir + '\\');
+    const parts = fl.source.split(/[\\/]/);
+    const short = own ? `the pack's own (${r.pack.name}/${fl.source.slice(dir.length + 1)})` : parts.slice(-2).join('/');
+    root.append(table, el('p', { class: 'an-muted an-source', text: `Probes: ${short}`, title: fl.source }));
   },
 });

@@ -173,14 +173,19 @@ registerAnalysis({
       strip.append(s);
     }
     const igCanvas = el('canvas');
-    root.append(el('p', { class: 'an-muted', text: 'Choose the target token:' }), strip, el('div', { class: 'an-chart small' }, igCanvas));
+    root.append(
+      el('p', { class: 'an-muted', text: 'Choose the target token:' }),
+      strip,
+      el('div', { class: 'an-chart small' }, igCanvas),
+      el('p', { class: 'an-muted', text: `Information gain per token: ln(λ + ridge residual of its unit-norm state on the earlier ones), λ = ${imp.informationGainLambda}.` }),
+    );
     const igIdx = Array.from({ length: w.end - w.start }, (_, k) => w.start + k);
     charts.push(
       new Chart(igCanvas, {
         type: 'line',
         data: {
           labels: igIdx.map((j) => vis(r.tokens[j].text)),
-          datasets: [{ label: `information gain ln(λ + ridge residual), λ = ${imp.informationGainLambda}`, data: igIdx.map((j) => imp.informationGainNats[j] ?? null), borderColor: c.green, backgroundColor: c.green, pointRadius: 1, borderWidth: 1 }],
+          datasets: [{ label: 'information gain (nats)', data: igIdx.map((j) => imp.informationGainNats[j] ?? null), borderColor: c.green, backgroundColor: c.green, pointRadius: 1, borderWidth: 1 }],
         },
         options: {
           animation: false,
