@@ -55,6 +55,15 @@ export async function releaseHead(engine: AnalysisEngine): Promise<void> {
   if (s) await (await s.catch(() => null))?.release().catch(() => undefined);
 }
 
+// The helper graphs below run on the CPU with worker threads that do not spin after a run (as the
+// pack's sessions, runtime.ts): between runs the analyses do JavaScript work (Lasso, SVDs) that a
+// spinning pool thread would take a core from on a 2-core machine.
+const HELPER_OPTIONS: ort.InferenceSession.SessionOptions = {
+  executionProviders: ['cpu'],
+  logSeverityLevel: 3,
+  extra: { session: { intra_op: { allow_spinning: '0' } } },
+};
+
 // A two-node ONNX graph, z = transpose(x, [0, 2, 1]) @ y for x [B, T, D], y [B, T, N] -> z [B, D, N],
 // built with onnx.helper (opset 13) and kept here as bytes: ONNX Runtime's matrix product is
 // tens of times faster than a JavaScript loop for accumulating the probes' X'X and X'Y.
@@ -65,7 +74,7 @@ let xty: Promise<ort.InferenceSession> | null = null;
 /** x'y batched: x [B, T, D], y [B, T, N] (float32) -> [B, D, N]. */
 export async function batchedXtY(x: Float32Array, y: Float32Array, B: number, T: number, D: number, N: number): Promise<Float32Array> {
   if (!xty) {
-    xty = ort.InferenceSession.create(Buffer.from(XTY_MODEL, 'base64'), { executionProviders: ['cpu'], logSeverityLevel: 3 });
+    xty = ort.InferenceSession.create(Buffer.from(XTY_MODEL, 'base64'), HELPER_OPTIONS);
     xty.catch(() => (xty = null));
   }
   const s = await xty;
@@ -83,7 +92,7 @@ let top1: Promise<ort.InferenceSession> | null = null;
 
 export async function top1Logits(logits: Float32Array, N: number, V: number, ids: Int32Array, probs: Float32Array): Promise<void> {
   if (!top1) {
-    top1 = ort.InferenceSession.create(Buffer.from(TOP1_MODEL, 'base64'), { executionProviders: ['cpu'], logSeverityLevel: 3 });
+    top1 = ort.InferenceSession.create(Buffer.from(TOP1_MODEL, 'base64'), HELPER_OPTIONS);
     top1.catch(() => (top1 = null));
   }
   const s = await top1;
