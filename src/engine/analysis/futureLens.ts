@@ -7,6 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { ProbeError } from '../errors';
 import type { AnalysisEngine, RunOutputLike } from './host';
 import { batchedXtY, runHead, top1Logits } from './host';
+import { headTop1 } from './headTop1';
 import type { BigramTable, LoadedProbes, ProbeMapData, ProbesHeader } from './probes';
 import { RidgeStats, heldOutMse, solveRidge } from './ridge';
 
@@ -64,10 +65,10 @@ export async function decodeWindow(
       const b = probes.get(keys[i].layer, keys[i].offset)!.bias;
       for (let t = 0; t < T; t++) for (let d = 0; d < D; d++) y[g * T * D + t * D + d] += b[d];
     });
-    const logits = await runHead(engine, y, G * T);
     const gi = new Int32Array(G * T);
     const gp = new Float32Array(G * T);
-    await top1Logits(logits, G * T, V, gi, gp);
+    // head + top-1 in one ONNX Runtime run where possible (headTop1.ts), else apart
+    if (!(await headTop1(engine, y, G * T, gi, gp))) await top1Logits(await runHead(engine, y, G * T), G * T, V, gi, gp);
     group.forEach((i, g) => {
       ids[i].set(gi.subarray(g * T, (g + 1) * T));
       probs[i].set(gp.subarray(g * T, (g + 1) * T));

@@ -4,6 +4,7 @@ import type { LoadedPack } from '../pack';
 import type { Direction } from '../schema';
 import { ProbeError } from '../errors';
 import { createSession, firstLine, normalizeProviders, ort, type Session } from '../runtime';
+import { releaseHeadTop1 } from './headTop1';
 
 export interface RunOutputLike {
   logits: Float32Array;
@@ -50,6 +51,7 @@ export async function runHead(engine: AnalysisEngine, hidden: Float32Array, n: n
 }
 
 export async function releaseHead(engine: AnalysisEngine): Promise<void> {
+  await releaseHeadTop1(engine);
   const s = heads.get(engine);
   heads.delete(engine);
   if (s) await (await s.catch(() => null))?.release().catch(() => undefined);
