@@ -97,12 +97,18 @@ test('fit-probes: --held-out is one file (repeatable) or --held-out-from LIST; s
   const glob = cli('fit-probes', '--model', TINY, '--out', out, '--max-tokens', '3000', '--held-out', big, small, 'docs/model-pack.md');
   assert.equal(glob.status, 0, glob.stderr);
   assert.match(glob.stderr, /warning: 1 fitting FILE\(s\) \(e\.g\. .*small\.txt\) are in the folder of the one --held-out file .*--held-out-from LIST/);
-  // too little text to hold any out: refused, not fitted with an unchosen penalty
+  // a text of one window: its last tenth (at least 4 tokens here) is held out
   const tiny = join(dir, 'tiny.txt');
   writeFileSync(tiny, 'const x = 1;\nlet y = x + 2;\n');
+  const one = cli('fit-probes', '--model', TINY, '--out', out, tiny);
+  assert.equal(one.status, 0, one.stderr);
+  assert.ok(heldOut(one.stdout) >= 4, one.stdout);
+  // too little text to hold any out: refused, not fitted with an unchosen penalty
+  writeFileSync(tiny, 'x = 1');
   const few = cli('fit-probes', '--model', TINY, '--out', out, tiny);
   assert.notEqual(few.status, 0);
-  assert.match(few.stderr, /no held-out text: the sampled text made only 1 window/);
+  assert.match(few.stderr, /no held-out text: the text is too short to hold part of it out/);
+  assert.equal(cli('fit-probes', '--model', TINY, '--out', out, '--lambdas', '0.01', tiny).status, 0);
   const help = cli('fit-probes', '--help');
   for (const s of ['--held-out-from LIST', 'repeat it per file', 'sampled evenly']) assert.ok(help.stdout.includes(s), s);
 });

@@ -23,7 +23,8 @@ Analyses (future-token probes, token importance, geometry):
       gives it only the first match and makes the others fitting FILEs; for many held-out
       files use --held-out-from LIST. A file may not be both fitted and held out. Without
       held-out files, every 10th window of the sampled text (and the second window, when there
-      is none yet) is held out; with too little text for that, fit-probes refuses
+      is none yet; of a one-window text, its last tenth) is held out; with too little text for
+      that, fit-probes refuses
   lm-probe eval-probes [--model DIR] [--probes FILE] [--max-tokens N] [--json] FILE...
       precision@1 per layer and offset on FILEs, next to bigram baselines; when the FILEs
       hold more than N tokens (default 20000), windows are sampled evenly through all of them

@@ -287,6 +287,15 @@ export async function fitProbes(engine: AnalysisEngine, opts: FitOptions): Promi
   const targetSpace = opts.targetSpace ?? 'normalized';
   const accumulate = (out: RunOutputLike, into: RidgeStats[]) => accumulateWindow(out, keys, into, isIdentity, targetSpace === 'normalized');
 
+  let pending: { ids: number[]; s: number; len: number; out: RunOutputLike } | null = null;
+  const flushPending = async () => {
+    if (!pending) return;
+    const p = pending;
+    pending = null;
+    await accumulate(p.out, train);
+    bigram.add(p.ids, p.s, p.s + p.len);
+  };
+
   // Pieces of about 8 KB are kept evenly through the text (a share of them sized to the token
   // budget, from the bytes per token seen so far); the others are not even tokenized.
   const pass = async (files: string[], totalBytes: number, budget: number, heldOutPass: boolean) => {
@@ -316,9 +325,16 @@ export async function fitProbes(engine: AnalysisEngine, opts: FitOptions): Promi
           // Without held-out files every `every`-th window is held out, and so is the second window
           // when none is yet: small budgets (a dozen windows) still choose the penalty on held-out text.
           const toHeld = heldOutPass || (heldFiles.length === 0 && (windows % every === every - 1 || (heldTokens === 0 && windows === 1)));
-          await accumulate(out, toHeld ? held : train);
-          if (toHeld) heldTokens += len;
-          else {
+          if (toHeld) {
+            await accumulate(out, held);
+            heldTokens += len;
+          } else if (heldFiles.length === 0) {
+            // The last fitting window waits: with a single window in all, part of it is held out.
+            await flushPending();
+            pending = { ids, s, len, out };
+            trainTokens += len;
+          } else {
+            await accumulate(out, train);
             trainTokens += len;
             bigram.add(ids, s, s + len);
           }
@@ -333,6 +349,22 @@ export async function fitProbes(engine: AnalysisEngine, opts: FitOptions): Promi
   const heldBudget = heldFiles.length ? Math.ceil(maxTokens / 5) : 0;
   progress.total = maxTokens + heldBudget + (heldFiles.length ? 0 : Math.ceil(maxTokens / (every - 1)));
   await pass(opts.files, trainBytes, maxTokens + (heldFiles.length ? 0 : Math.ceil(maxTokens / (every - 1))), false);
+  // A text of one window (no held-out files): its last tenth (at least K + 1 tokens) is held out,
+  // as a window of its own, so the penalty is still chosen on text the fit has not seen.
+  const last = pending as { ids: number[]; s: number; len: number; out: RunOutputLike } | null;
+  const hold = last ? Math.max(K + 1, Math.round(last.len / 10)) : 0;
+  if (last && heldTokens === 0 && last.len - hold >= K + 1) {
+    pending = null;
+    const cut = last.len - hold;
+    const part = last.ids.slice(last.s, last.s + cut);
+    await accumulate(await engine.run('forward', part), train);
+    bigram.add(part);
+    await accumulate(await engine.run('forward', last.ids.slice(last.s + cut, last.s + last.len)), held);
+    trainTokens -= hold;
+    heldTokens += hold;
+    windows++;
+  }
+  await flushPending();
   if (heldFiles.length) {
     await pass(heldFiles, heldBytes, heldBudget, true);
   }
@@ -342,7 +374,7 @@ export async function fitProbes(engine: AnalysisEngine, opts: FitOptions): Promi
       'BAD_ARGUMENT',
       heldFiles.length
         ? `fit-probes: the --held-out files gave no held-out text (need windows of at least ${K + 1} tokens); the penalty cannot be chosen`
-        : `fit-probes: no held-out text: the sampled text made only ${windows} window(s) of at most ${W} tokens, and one is held out from the second on; give more text, a larger --max-tokens, --held-out FILE, or one --lambdas value`,
+        : `fit-probes: no held-out text: the text is too short to hold part of it out (${trainTokens} tokens; a held-out part needs ${K + 1} tokens and leaves at least ${K + 1} to fit); give more text, --held-out FILE, or one --lambdas value`,
     );
   }
 
