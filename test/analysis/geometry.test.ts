@@ -113,3 +113,23 @@ test('information gain: log det(Z_t\'Z_t + lambda I) grows by ln(lambda + ridge 
   }
   assert.throws(() => informationGain(states, 0), /lambda must be > 0/);
 });
+
+test('information gain and Lasso from one Gram matrix of the raw states equal the separate computations', async () => {
+  const { informationGainOfUnitRows, unitRows } = await import('../../src/engine/analysis/infoGain');
+  const { importanceCore } = await import('../../src/engine/analysis/importance');
+  const states = gaussian(40, 12, 9).map((v, i) => v.map((x, j) => x * (1 + (j % 3)) + 0.2 * i));
+  states[7] = new Float64Array(12); // a zero state stays a zero row
+  const T = states.length;
+  const g = new Float64Array(T * T);
+  for (let i = 0; i < T; i++) for (let j = 0; j < T; j++) g[i * T + j] = states[i].reduce((s, x, k) => s + x * states[j][k], 0);
+  const a = informationGain(unitRows(states), 0.01);
+  const b = informationGainOfUnitRows(g, T, 0.01);
+  for (let t = 0; t < T; t++) assert.ok(Math.abs(a.gainNats[t] - b.gainNats[t]) < 1e-10, `t ${t}: ${a.gainNats[t]} vs ${b.gainNats[t]}`);
+  for (const target of [1, 20, T - 1]) {
+    const plain = await importanceCore({ states, target, attention: null, attentionLayer: 0 });
+    const shared = await importanceCore({ states, target, attention: null, attentionLayer: 0, gram: { data: g, size: T } });
+    assert.equal(shared.alphaMax, plain.alphaMax);
+    for (let j = 0; j < target; j++) assert.ok(Math.abs(shared.lasso[j] - plain.lasso[j]) < 1e-9, `target ${target}, coef ${j}`);
+    assert.equal(shared.path.length, plain.path.length);
+  }
+});

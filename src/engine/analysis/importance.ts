@@ -87,6 +87,8 @@ export interface ImportanceInput {
   alpha?: number;
   pathPoints?: number;
   k?: number;
+  /** Row-major Gram matrix of `states` (size x size, size > target), when already made. */
+  gram?: { data: Float64Array; size: number };
 }
 
 export interface ImportanceCore {
@@ -116,7 +118,7 @@ export async function importanceCore(inp: ImportanceInput): Promise<ImportanceCo
   const D = states[0]?.length ?? 0;
   const X = designFromColumns(states.slice(0, target), D);
   const y = states[target];
-  const solver = target > 0 ? new GramLasso(X, y) : null;
+  const solver = target > 0 ? new GramLasso(X, y, inp.gram) : null;
   const amax = solver ? solver.alphaMax() : 0;
   const alpha = inp.alpha ?? 0.05 * amax;
   const fit = solver ? solver.fit(alpha, { tol: IMPORTANCE_TOL, maxIter: IMPORTANCE_MAX_ITER }) : null;

@@ -9,7 +9,7 @@ import { bigramPredict, decodeWindow } from './futureLens';
 import { matrixEntropy } from './geometry';
 import type { AnalysisEngine, RunOutputLike } from './host';
 import { attentionRows, importanceCore } from './importance';
-import { informationGain, unitRows } from './infoGain';
+import { informationGainOfUnitRows } from './infoGain';
 import { rowsOf } from './linalg';
 import { loadProbes, type LoadedProbes } from './probes';
 
@@ -191,8 +191,11 @@ async function importanceOf(
   const states = layerRows(out, layer);
   const att = out.attentions ? attentionRows(out.attentions, L, H, T, t) : null;
   if (!att) notes.push('the model pack has no attentions: importance shows the Lasso only');
+  // One Gram matrix of the window's states serves the Lasso (its first t + 1 rows and columns) and
+  // the information gain (scaled to unit rows).
+  const gramData = rawGram(states);
   await yieldNow();
-  const core = await importanceCore({ states, target: t, attention: att, attentionLayer, alpha: o.alpha });
+  const core = await importanceCore({ states, target: t, attention: att, attentionLayer, alpha: o.alpha, gram: { data: gramData, size: T } });
   await yieldNow();
   const N = result.tokens.length;
   const pad = <V>(local: V[], len: number): (V | null)[] => {
@@ -200,7 +203,7 @@ async function importanceOf(
     local.forEach((v, j) => (a[win.start + j] = v));
     return a;
   };
-  const gain = informationGain(unitRows(states), INFO_GAIN_LAMBDA);
+  const gain = informationGainOfUnitRows(gramData, T, INFO_GAIN_LAMBDA);
   return {
     target,
     layer,
@@ -214,6 +217,23 @@ async function importanceOf(
     informationGainNats: pad(gain.gainNats, N),
     informationGainLambda: INFO_GAIN_LAMBDA,
   };
+}
+
+/** Row-major Gram matrix of the rows (exactly symmetric). */
+function rawGram(rows: Float64Array[]): Float64Array {
+  const T = rows.length;
+  const g = new Float64Array(T * T);
+  for (let i = 0; i < T; i++) {
+    const a = rows[i];
+    for (let j = 0; j <= i; j++) {
+      const b = rows[j];
+      let s = 0;
+      for (let k = 0; k < a.length; k++) s += a[k] * b[k];
+      g[i * T + j] = s;
+      g[j * T + i] = s;
+    }
+  }
+  return g;
 }
 
 async function geometryOf(out: RunOutputLike): Promise<GeometryResult> {

@@ -4,7 +4,7 @@
 // the ridge residual of h_t on the earlier states (the Schur complement of the ridge Gram
 // matrix). A Cholesky factor L of G = Z'Z + lambda I carries every one of them at once:
 // L_tt^2 = lambda + r_t, so the gains are 2 ln L_tt. One O(T^3 / 3) factorization (ml-matrix).
-import { cholesky, gram } from './linalg';
+import { Matrix, cholesky, gram } from './linalg';
 
 export interface InformationGain {
   /** ln(lambda + r_t) per token, nats. */
@@ -18,7 +18,35 @@ export function informationGain(states: Float64Array[], lambda: number): Informa
   if (!(lambda > 0)) throw new Error(`informationGain: lambda must be > 0, got ${lambda}`);
   const T = states.length;
   if (T === 0) return { gainNats: [], residual: [], lambda };
-  const g = gram(states);
+  return fromGram(gram(states), lambda);
+}
+
+/**
+ * The same on unit-norm states, from the Gram matrix of the raw states (row-major T x T, e.g. the
+ * one the Lasso also reads): G_ij / (|h_i| |h_j|) is the Gram matrix of the unit rows (a zero
+ * state stays a zero row, as in unitRows).
+ */
+export function informationGainOfUnitRows(rawGram: Float64Array, T: number, lambda: number): InformationGain {
+  if (!(lambda > 0)) throw new Error(`informationGain: lambda must be > 0, got ${lambda}`);
+  if (T === 0) return { gainNats: [], residual: [], lambda };
+  const inv = new Float64Array(T);
+  for (let i = 0; i < T; i++) {
+    const d = rawGram[i * T + i];
+    inv[i] = d > 0 ? 1 / Math.sqrt(d) : 0;
+  }
+  const g = new Matrix(T, T);
+  for (let i = 0; i < T; i++) {
+    for (let j = 0; j <= i; j++) {
+      const v = rawGram[i * T + j] * inv[i] * inv[j];
+      g.set(i, j, v);
+      g.set(j, i, v);
+    }
+  }
+  return fromGram(g, lambda);
+}
+
+function fromGram(g: Matrix, lambda: number): InformationGain {
+  const T = g.rows;
   for (let i = 0; i < T; i++) g.set(i, i, g.get(i, i) + lambda);
   const L = cholesky(g);
   const gainNats: number[] = [];

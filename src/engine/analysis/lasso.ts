@@ -196,10 +196,28 @@ export class GramLasso {
   private readonly Xy: Float64Array;
   private readonly yy: number;
 
-  constructor(X: Design, y: ArrayLike<number>) {
+  /**
+   * X = D x p with columns X_j (the design), y (D values); or, with `gram`, the products already
+   * made: `gram` is the (p + 1) x (p + 1) row-major Gram matrix of [X_0 .. X_{p-1}, y] (X and y
+   * are then only read for n and p), so that one Gram matrix of the window's states serves the
+   * Lasso and the information gain.
+   */
+  constructor(X: Design, y: ArrayLike<number>, gram?: { data: Float64Array; size: number }) {
     const { n, p, cols } = X;
     this.n = n;
     this.p = p;
+    if (gram) {
+      const m = gram.size;
+      if (m < p + 1) throw new Error(`GramLasso: gram is ${m} x ${m}, need at least ${p + 1}`);
+      this.G = new Float64Array(p * p);
+      this.Xy = new Float64Array(p);
+      for (let i = 0; i < p; i++) {
+        this.G.set(gram.data.subarray(i * m, i * m + p), i * p);
+        this.Xy[i] = gram.data[i * m + p];
+      }
+      this.yy = gram.data[p * m + p];
+      return;
+    }
     const yv = Float64Array.from(y);
     this.G = new Float64Array(p * p);
     this.Xy = new Float64Array(p);
