@@ -40,6 +40,8 @@ async function step(name, fn) {
     failures.push(name);
     log(`FAIL ${name}: ${e?.stack ?? e}`);
     await page?.screenshot({ path: join(shots, `FAIL-${name.replace(/\W+/g, '_')}.png`) }).catch(() => {});
+    // Close what the failed step left open (a quick input, a dialog) so that the next steps start clean.
+    for (let i = 0; i < 2; i++) await page?.keyboard.press('Escape').catch(() => {});
   }
 }
 function expect(cond, msg) {
@@ -258,14 +260,16 @@ function enginePids() {
 let probeT0 = 0;
 let analysesDone = Promise.resolve(null);
 /** Resolves with the time when the panel's analyses section goes from computing to done (or null). */
-async function watchAnalyses(timeout = 180_000) {
+async function watchAnalyses(timeout = 120_000) {
   const t0 = Date.now();
   const state = () => panel().locator('#analyses').getAttribute('data-state', { timeout: 1000 }).catch(() => null);
+  // 'done' counts once the section was seen in another state (no panel yet, cleared, computing):
+  // the previous probe's 'done' may still be showing when the command starts.
   let seen = false;
   while (Date.now() - t0 < timeout) {
     const st = await state();
-    if (st === 'computing') seen = true;
-    else if (seen && (st === 'done' || st === 'error')) return Date.now();
+    if (st !== 'done' && st !== 'error') seen = true;
+    else if (seen) return Date.now();
     await sleep(50);
   }
   return null;
@@ -384,6 +388,7 @@ async function probeSampleAndCheck(theme) {
     await page.keyboard.press('Control+Home');
     for (let i = 0; i < 2; i++) await page.keyboard.press('ArrowDown');
     for (let i = 0; i < 8; i++) await page.keyboard.press('Shift+ArrowDown');
+    await until(async () => /selected/.test(await selectionStatus()), 'the status bar shows the selection', 5000).catch(() => {});
     const s = await selectionStatus();
     expect(/selected/.test(s), `no selection in the status bar: "${s}"`);
     await shot(`${pre}01-selection`);
@@ -567,7 +572,21 @@ try {
       await until(async () => /probes\.json$/.test(await input.inputValue()), 'the save dialog proposes .lmprobe/probes.json');
       await shot('dark-13-fit-probes-save');
       const t0 = Date.now();
-      await page.keyboard.press('Enter');
+      // OK, not Enter: Enter takes the list's active row when the dialog lists a folder.
+      const ok = page.locator('.quick-input-widget .monaco-button', { hasText: /^OK$/ }).first();
+      if (await ok.isVisible().catch(() => false)) await ok.click();
+      else await page.keyboard.press('Enter');
+      // VS Code's own save dialog offers to create the missing .lmprobe folder: accept.
+      const title = page.locator('.quick-input-widget .quick-input-title', { hasText: /does not exist/ });
+      for (let i = 0; i < 20; i++) {
+        if (await title.isVisible().catch(() => false)) {
+          await shot('dark-13b-fit-probes-create-folder');
+          await ok.click();
+          break;
+        }
+        if (existsSync(join(ws, '.lmprobe'))) break;
+        await sleep(250);
+      }
       const out = join(ws, '.lmprobe', 'probes.json');
       await notification(/probes written/, 120_000);
       expect(existsSync(out) && existsSync(join(ws, '.lmprobe', 'probes.bin')), `${out} and its .bin were not written`);

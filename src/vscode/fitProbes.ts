@@ -30,27 +30,12 @@ export async function fitProbesOnWorkspace(ctx: Ctx): Promise<void> {
     void vscode.window.showWarningMessage(`LM Probe: no files match ${glob}.`);
     return;
   }
-  // The proposed folder must exist: VS Code's own save dialog (remote windows, code-server)
-  // refuses a path whose folder is missing. Removed again when the user cancels.
-  const dir = vscode.Uri.joinPath(folder.uri, '.lmprobe');
-  let madeDir = false;
-  try {
-    await vscode.workspace.fs.stat(dir);
-  } catch {
-    await vscode.workspace.fs.createDirectory(dir).then(
-      () => (madeDir = true),
-      () => undefined,
-    );
-  }
   const target = await vscode.window.showSaveDialog({
     title: `LM Probe: save probes fitted on ${files.length} files`,
-    defaultUri: vscode.Uri.joinPath(dir, 'probes.json'),
+    defaultUri: vscode.Uri.joinPath(folder.uri, '.lmprobe', 'probes.json'),
     filters: { 'Probe file': ['json'] },
   });
-  if (!target) {
-    if (madeDir) await vscode.workspace.fs.delete(dir).then(undefined, () => undefined);
-    return;
-  }
+  if (!target) return;
   const out = target.fsPath;
   const cli = vscode.Uri.joinPath(ctx.extension.extensionUri, 'dist', 'cli.js').fsPath;
   const args = ['fit-probes', '--out', out, '--json'];
