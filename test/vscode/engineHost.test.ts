@@ -136,3 +136,18 @@ test('cancelled analyses free the host at once for the next probe', { skip: skip
     c.dispose();
   }
 });
+
+test('analyses on a pack without hidden states answer with a note, not an error', { skip }, async () => {
+  const c = new EngineClient({ hostScript });
+  try {
+    const text = 'the quick brown fox';
+    await c.request('probe', { packDir, text, options: {} });
+    const a = await c.request('analyses', { packDir, text, options: { analyses: { futureLens: true, importance: {}, geometry: true } } });
+    assert.equal(a.futureLens, undefined);
+    assert.equal(a.importance, undefined);
+    assert.equal(a.geometry, undefined);
+    assert.ok(a.notes?.some((n) => /hidden states/.test(n)), `notes: ${JSON.stringify(a.notes)}`);
+  } finally {
+    c.dispose();
+  }
+});

@@ -43,8 +43,11 @@ const CSS = `
 .an-strip { display: flex; flex-wrap: wrap; gap: 1px; font-family: var(--vscode-editor-font-family, monospace); font-size: 11px; max-height: 90px; overflow: auto; }
 .an-strip span { cursor: pointer; padding: 0 2px; border-radius: 2px; }
 .an-strip span.target { outline: 1px solid var(--vscode-focusBorder, #007fd4); font-weight: 600; }
+.an-grid.one { width: 100%; table-layout: fixed; }
+.an-grid.one th { text-align: left; }
+.an-grid.one th:first-child, .an-grid.one td.tok { width: 28%; overflow: hidden; text-overflow: ellipsis; }
 .an-grid.one td { padding: 1px 3px; }
-.an-grid.one .an-guess { max-width: 7em; }
+.an-grid.one .an-guess { display: block; min-width: 0; max-width: none; }
 .an-source { overflow-wrap: anywhere; }
 .an-row select, .an-select { background: var(--vscode-dropdown-background); color: var(--vscode-dropdown-foreground); border: 1px solid var(--vscode-dropdown-border, transparent); border-radius: 2px; padding: 1px 2px; font: inherit; font-size: 12px; }
 .an-row select:focus, .an-select:focus { outline: 1px solid var(--vscode-focusBorder); outline-offset: -1px; }

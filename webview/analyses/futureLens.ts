@@ -84,7 +84,8 @@ registerAnalysis({
     table.append(el('tr', {}, el('th', { text: 'precision@1' }), ...fl.offsets.map((k) => el('th', { text: `t+${k}` }))));
     const cellOf = (v: number | null) => {
       const td = el('td', { text: v === null ? '–' : `${(100 * v).toFixed(1)}%` });
-      if (v !== null) td.style.background = shade(c.forward, v);
+      // Lighter than the grid's shading: the figures must stay readable on the darkest cell.
+      if (v !== null) td.style.background = shade(c.forward, 0.7 * v);
       return td;
     };
     fl.layers.forEach((l, li) => table.append(el('tr', {}, el('th', { text: layerName(l) }), ...fl.precisionAt1[li].map(cellOf))));
