@@ -1,19 +1,19 @@
 // lm-probe: the command line over src/engine. Results go to stdout, messages to stderr, and the
 // exit code says what happened (EXIT in io.ts). A new subcommand is one entry in COMMANDS.
 import { interrupt } from './signals';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../engine/pack';
 import { Engine } from '../engine/engine';
 import { isProbeError, type ProbeErrorCode } from '../engine/errors';
-import type { EngineOptions } from '../engine/api';
 import type { ProbeResult } from '../engine/schema';
 import { CliError, EXIT, readStdin, readTextFile } from './io';
 import { formatTable } from './format';
 import { formatCorpus, runCorpus } from './corpus';
 import { SingleBar } from 'cli-progress';
 import { ANALYSIS_COMMANDS, ANALYSIS_USAGE } from './commands/analysis';
+import { common, engineOptions, intOption, write, type Command, type Values } from './options';
 
 function version(): string {
   try {
@@ -50,49 +50,6 @@ Exit codes:
   0 success   1 runtime failure   2 usage error   3 bad input text   4 bad or missing model pack
   130 cancelled (Ctrl-C)
 `;
-
-interface Ctx {
-  signal: AbortSignal;
-}
-
-type Values = Record<string, string | boolean | undefined>;
-
-interface Command {
-  options: ParseArgsConfig['options'];
-  allowPositionals: boolean;
-  run(values: Values, positionals: string[], ctx: Ctx): Promise<void>;
-}
-
-const common: ParseArgsConfig['options'] = {
-  model: { type: 'string' },
-  providers: { type: 'string' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-};
-
-function engineOptions(v: Values): EngineOptions {
-  const p = typeof v.providers === 'string' ? v.providers.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
-  // Providers named on the command line are always tried; the default list skips one that failed
-  // on this machine in the last week (its failure, and Dawn's stderr noise, show once).
-  return p && p.length ? { providers: p } : { rememberProviderFailures: true };
-}
-
-function intOption(v: Values, name: string, def: number, min: number): number {
-  const raw = v[name];
-  if (raw === undefined) return def;
-  const n = Number(raw);
-  if (typeof raw !== 'string' || !/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min) {
-    throw new CliError(EXIT.USAGE, `--${name}: expected an integer >= ${min}, got ${JSON.stringify(raw)}`);
-  }
-  return n;
-}
-
-function write(s: string): Promise<void> {
-  return new Promise((resolve) => {
-    if (process.stdout.write(s)) resolve();
-    else process.stdout.once('drain', () => resolve());
-  });
-}
 
 /**
  * Writes a ProbeResult as one line of JSON without building one giant string: a long text's

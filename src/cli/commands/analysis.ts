@@ -3,9 +3,10 @@
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { relative, resolve, isAbsolute, join } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
+import { common, engineOptions, intOption, numOption, write, type Command, type Values } from '../options';
 import { SingleBar } from 'cli-progress';
 import { Engine } from '../../engine/engine';
-import type { EngineOptions, ProbeOptions } from '../../engine/api';
+import type { ProbeOptions } from '../../engine/api';
 import { designFromRows, lasso } from '../../engine/analysis/lasso';
 import { evalProbes, fitProbes, type EvalReport, type Progress } from '../../engine/analysis/futureLens';
 import { loadProbes, writeProbes } from '../../engine/analysis/probes';
@@ -39,53 +40,6 @@ Analyses (future-token probes, token importance, geometry):
   lm-probe bench-analyses [--model DIR] [--tokens N] [--repeat R] FILE
       time of the two surprisal passes vs the analyses on an N-token selection (default 512)
 `;
-
-interface Ctx {
-  signal: AbortSignal;
-}
-type Values = Record<string, string | boolean | string[] | undefined>;
-interface Command {
-  options: ParseArgsConfig['options'];
-  allowPositionals: boolean;
-  run(values: Values, positionals: string[], ctx: Ctx): Promise<void>;
-}
-
-const common: ParseArgsConfig['options'] = {
-  model: { type: 'string' },
-  providers: { type: 'string' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-};
-
-function engineOptions(v: Values): EngineOptions {
-  const p = typeof v.providers === 'string' ? v.providers.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
-  return p && p.length ? { providers: p } : {};
-}
-
-function intOption(v: Values, name: string, def: number, min: number): number {
-  const raw = v[name];
-  if (raw === undefined) return def;
-  const n = Number(raw);
-  if (typeof raw !== 'string' || !/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min) {
-    throw new CliError(EXIT.USAGE, `--${name}: expected an integer >= ${min}, got ${JSON.stringify(raw)}`);
-  }
-  return n;
-}
-
-function numOption(v: Values, name: string): number | undefined {
-  const raw = v[name];
-  if (raw === undefined) return undefined;
-  const n = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
-  if (!Number.isFinite(n)) throw new CliError(EXIT.USAGE, `--${name}: expected a number, got ${JSON.stringify(raw)}`);
-  return n;
-}
-
-function write(s: string): Promise<void> {
-  return new Promise((res) => {
-    if (process.stdout.write(s)) res();
-    else process.stdout.once('drain', () => res());
-  });
-}
 
 function bar(label: string): { update(p: Progress): void; stop(): void } {
   if (!process.stderr.isTTY) {
