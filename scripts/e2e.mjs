@@ -547,9 +547,8 @@ try {
       expect(Number.isInteger(j), `strip token title: ${title}`);
       t0 = Date.now();
       await strip.nth(Math.floor(n / 2)).click();
-      // The cards stay, dimmed, under a "computing" line until the new analyses arrive (best effort: it is short).
+      // The cards stay, dimmed and marked "computing…", until the new analyses arrive (best effort: it is short).
       if ((await panel().locator('#analyses').getAttribute('data-state')) === 'computing') {
-        await panel().locator('#analyses .analyses-status').scrollIntoViewIfNeeded().catch(() => {});
         await shot('dark-12a-analyses-computing');
       }
       await until(async () => {

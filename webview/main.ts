@@ -246,12 +246,14 @@ function renderCharts(r: ProbeResult): void {
 function analysesStatusEl(r: ProbeResult): HTMLElement | null {
   const st = analysesStatus;
   const hasCards = registeredAnalyses().some((v) => r.analyses?.[v.key]);
-  if (st.state === 'computing') {
+  // Recomputing for new options: the cards stay (dimmed, "computing…" in their titles) and no line
+  // is inserted above them, so that the panel does not jump under the user's pointer.
+  if (st.state === 'computing' && !hasCards) {
     const bar = h('vscode-progress-bar', { indeterminate: '' });
     return h(
       'div',
       { class: 'card analyses-status computing', role: 'status', 'aria-live': 'polite' },
-      h('div', { class: 'msg' }, hasCards ? 'Computing analyses for the new options…' : 'Computing analyses… (future tokens, importance, geometry)'),
+      h('div', { class: 'msg' }, 'Computing analyses… (future tokens, importance, geometry)'),
       bar,
     );
   }
@@ -288,7 +290,9 @@ function renderAnalyses(r: ProbeResult): void {
     const data = r.analyses?.[view.key];
     if (!data) continue;
     const body = h('div', { class: 'analysis-body' });
-    const card = h('section', { class: `card analysis${analysesStatus.state === 'computing' ? ' stale' : ''}`, 'data-key': view.key }, h('h2', {}, view.title), body);
+    const computing = analysesStatus.state === 'computing';
+    const title = h('h2', {}, view.title, ...(computing ? [h('span', { class: 'where computing', role: 'status' }, 'computing…')] : []));
+    const card = h('section', { class: `card analysis${computing ? ' stale' : ''}`, 'data-key': view.key }, title, body);
     analysesEl.append(card);
     const ctx: AnalysisContext = {
       result: r,
