@@ -80,6 +80,27 @@ def make_tokenizer():
     return tok, len(vocab)
 
 
+def markov_manifest(name, description, V, backward):
+    m = {
+        'format': 'lm-probe-pack',
+        'formatVersion': 1,
+        'name': name,
+        'description': description,
+        'tokenizer': 'tokenizer.json',
+        'contextLength': 16,
+        'bos': {'id': 0, 'token': '<|bos|>'},
+        'architecture': {'layers': 1, 'heads': 1, 'width': 1, 'vocabSize': V},
+        'graph': {
+            'inputs': {'inputIds': 'input_ids'},
+            'outputs': {'logits': 'logits', 'hiddenStates': None, 'attentions': None},
+        },
+        'forward': 'forward.onnx',
+    }
+    if backward:
+        m['backward'] = 'backward.onnx'
+    return m
+
+
 def write_json(path, obj):
     with open(path, 'w', encoding='utf-8') as f:
         json.dump(obj, f, ensure_ascii=False, indent=1)
@@ -147,42 +168,19 @@ def make_markov(tok, V):
     write_json(os.path.join(d, 'tokenizer.json'), tok)
     onnx.save(gather_graph(fw, 'markov_forward'), os.path.join(d, 'forward.onnx'))
     onnx.save(gather_graph(bw, 'markov_backward'), os.path.join(d, 'backward.onnx'))
-    write_json(os.path.join(d, 'manifest.json'), {
-        'format': 'lm-probe-pack',
-        'formatVersion': 1,
-        'name': 'markov-fixture',
-        'description': 'Exact forward/backward first-order Markov pair (test fixture, scripts/make-fixtures.py)',
-        'tokenizer': 'tokenizer.json',
-        'contextLength': 16,
-        'bos': {'id': 0, 'token': '<|bos|>'},
-        'architecture': {'layers': 1, 'heads': 1, 'width': 1, 'vocabSize': V},
-        'graph': {
-            'inputs': {'inputIds': 'input_ids'},
-            'outputs': {'logits': 'logits', 'hiddenStates': None, 'attentions': None},
-        },
-        'forward': 'forward.onnx',
-        'backward': 'backward.onnx',
-    })
+    write_json(os.path.join(d, 'manifest.json'), markov_manifest(
+        'markov-fixture',
+        'Exact forward/backward first-order Markov pair (test fixture, scripts/make-fixtures.py)',
+        V, backward=True))
     # A forward-only pack (no backward model) whose graph takes int32 ids and an attention mask.
     d2 = os.path.join(ROOT, 'markov-forward-int32')
     os.makedirs(d2, exist_ok=True)
     write_json(os.path.join(d2, 'tokenizer.json'), tok)
     onnx.save(masked_int32_graph(fw, 'markov_forward_int32'), os.path.join(d2, 'forward.onnx'))
-    write_json(os.path.join(d2, 'manifest.json'), {
-        'format': 'lm-probe-pack',
-        'formatVersion': 1,
-        'name': 'markov-forward-int32-fixture',
-        'description': 'The Markov forward chain as an int32/attention_mask graph, no backward model (test fixture)',
-        'tokenizer': 'tokenizer.json',
-        'contextLength': 16,
-        'bos': {'id': 0, 'token': '<|bos|>'},
-        'architecture': {'layers': 1, 'heads': 1, 'width': 1, 'vocabSize': V},
-        'graph': {
-            'inputs': {'inputIds': 'input_ids'},
-            'outputs': {'logits': 'logits', 'hiddenStates': None, 'attentions': None},
-        },
-        'forward': 'forward.onnx',
-    })
+    write_json(os.path.join(d2, 'manifest.json'), markov_manifest(
+        'markov-forward-int32-fixture',
+        'The Markov forward chain as an int32/attention_mask graph, no backward model (test fixture)',
+        V, backward=False))
 
 
 def make_tiny_gpt(tok, V):
