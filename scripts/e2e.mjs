@@ -197,6 +197,30 @@ const panel = () => page.frameLocator('iframe.webview.ready').frameLocator('#act
 // Background-only decorations are drawn in the editor's overlay layer, one div per range and line.
 const decorated = () => page.locator('.monaco-editor .view-overlays div[class*="ced-"]');
 const hover = () => page.locator('.monaco-hover:not(.hidden) .monaco-hover-content, .monaco-hover:not(.hidden) .hover-contents').first();
+
+/**
+ * Hovers decorated tokens, from the share `from` of them on in `steps` strides, until a hover's
+ * text satisfies `want`; leaves that hover open (for a screenshot) and returns its text.
+ */
+async function hoverTokensUntil(want, from, steps) {
+  const spans = decorated();
+  const count = await spans.count();
+  let text = '';
+  for (let k = Math.floor(count * from); k < count && !want(text); k += Math.max(1, Math.floor(count / steps))) {
+    const box = await spans.nth(k).boundingBox();
+    if (!box || box.width < 4) continue;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2, { steps: 3 });
+    try {
+      await hover().waitFor({ state: 'visible', timeout: 4000 });
+      text = await hover().innerText();
+    } catch {}
+    if (!want(text)) {
+      await page.mouse.move(5, 5);
+      await sleep(300);
+    }
+  }
+  return text;
+}
 const selectionStatus = () => page.locator('[id="status.editor.selection"]').innerText().catch(() => '');
 const lmStatus = () => page.locator('.statusbar-item', { hasText: /LM Probe|\$\(beaker\)|Δ|cpu/ }).first();
 
@@ -416,22 +440,7 @@ async function probeSampleAndCheck(theme) {
     log(`  status bar: ${status.replace(/\s+/g, ' ')}`);
   });
   await step(`${theme}: hover over a token shows surprisal in bits, rank and alternatives`, async () => {
-    const spans = decorated();
-    const count = await spans.count();
-    let text = '';
-    for (let k = Math.floor(count / 3); k < count && !text.includes('bits'); k += Math.max(1, Math.floor(count / 7))) {
-      const box = await spans.nth(k).boundingBox();
-      if (!box || box.width < 4) continue;
-      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2, { steps: 3 });
-      try {
-        await hover().waitFor({ state: 'visible', timeout: 4000 });
-        text = await hover().innerText();
-      } catch {}
-      if (!text.includes('bits')) {
-        await page.mouse.move(5, 5);
-        await sleep(300);
-      }
-    }
+    const text = await hoverTokensUntil((t) => t.includes('bits'), 1 / 3, 7);
     expect(text.includes('bits'), `hover has no "bits": "${text}"`);
     for (const w of ['surprisal', 'rank', 'entropy', 'forward top']) expect(text.includes(w), `hover lacks "${w}": ${text}`);
     log(`  hover: ${text.replace(/\s+/g, ' ').slice(0, 240)}`);
@@ -500,20 +509,7 @@ try {
 
   if (packHasHidden) {
     await step('dark: hovers gain the analyses once they arrive (no new model call)', async () => {
-      const spans = decorated();
-      const count = await spans.count();
-      let text = '';
-      for (let k = Math.floor(count / 4); k < count && !/future tokens|importance/.test(text); k += Math.max(1, Math.floor(count / 9))) {
-        const box = await spans.nth(k).boundingBox();
-        if (!box || box.width < 4) continue;
-        await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2, { steps: 3 });
-        try {
-          await hover().waitFor({ state: 'visible', timeout: 4000 });
-          text = await hover().innerText();
-        } catch {}
-        await page.mouse.move(5, 5);
-        await sleep(300);
-      }
+      const text = await hoverTokensUntil((t) => /future tokens|importance/.test(t), 1 / 4, 9);
       expect(packHasProbes ? /future tokens/.test(text) : /importance|information gain/.test(text), `hover has no analyses: ${text}`);
       log(`  hover: ${text.replace(/\s+/g, ' ').replace(/.*(future tokens)/, '$1').slice(0, 200)}`);
       await page.mouse.move(700, 880);
