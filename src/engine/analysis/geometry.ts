@@ -4,11 +4,12 @@
 // Z: the T x d states, centered over tokens, then each row scaled to unit norm (rows that are zero
 // after centering are dropped). Sigma = Z'Z / T. With lambda_i the eigenvalues of
 // Sigma / tr(Sigma), H = -sum lambda_i ln lambda_i (nats), between 0 (rank one) and ln d
-// (isotropic); the normalized value is H / ln d. Z'Z and ZZ' share their nonzero eigenvalues, the
-// squared singular values of Z: by default those come from an SVD of Z without singular vectors
-// (no product formed, no eigenvectors built); the covariance (d x d) and Gram (T x T) eigenvalue
-// routes are kept as cross-checks (tested to agree).
-import { Matrix, gram, singularValues, symmetricEigenvalues } from './linalg';
+// (isotropic); the normalized value is H / ln d. Z'Z and ZZ' share their nonzero eigenvalues, so by
+// default the smaller of the two products is formed (d x d covariance or T x T Gram matrix) and its
+// eigenvalues computed without eigenvectors (eigenvalues.ts); the squared singular values of Z
+// from ml-matrix's SVD are kept as an independent cross-check (tested to agree).
+import { symmetricEigenvaluesInPlace } from './eigenvalues';
+import { gramOf, singularValues } from './linalg';
 
 export function normalizedRows(states: Float64Array[]): Float64Array[] {
   const T = states.length;
@@ -55,22 +56,11 @@ export function entropyOfSpectrum(eigs: number[]): number {
 export function covarianceSpectrum(z: Float64Array[]): number[] {
   const T = z.length;
   const d = T ? z[0].length : 0;
-  const acc = new Float64Array(d * d);
-  for (const row of z) {
-    for (let i = 0; i < d; i++) {
-      const ri = row[i];
-      if (ri === 0) continue;
-      const b = i * d;
-      for (let j = 0; j <= i; j++) acc[b + j] += ri * row[j];
-    }
-  }
-  const c = new Matrix(d, d);
-  for (let i = 0; i < d; i++) for (let j = 0; j <= i; j++) {
-    const v = acc[i * d + j] / T;
-    c.set(i, j, v);
-    c.set(j, i, v);
-  }
-  return symmetricEigenvalues(c);
+  const cols = new Float64Array(d * T);
+  z.forEach((row, t) => {
+    for (let i = 0; i < d; i++) cols[i * T + t] = row[i] / Math.sqrt(T);
+  });
+  return Array.from(symmetricEigenvaluesInPlace(gramOf(cols, d, T), d));
 }
 
 /** SVD route: squared singular values of Z, over T; the nonzero spectrum of both routes above. */
@@ -82,7 +72,12 @@ export function svdSpectrum(z: Float64Array[]): number[] {
 /** Gram route: eigenvalues of ZZ' / T (T x T); the same nonzero spectrum as the covariance. */
 export function gramSpectrum(z: Float64Array[]): number[] {
   const T = z.length;
-  return symmetricEigenvalues(gram(z).div(T || 1));
+  const d = T ? z[0].length : 0;
+  const rows = new Float64Array(T * d);
+  z.forEach((row, t) => {
+    for (let i = 0; i < d; i++) rows[t * d + i] = row[i] / Math.sqrt(T);
+  });
+  return Array.from(symmetricEigenvaluesInPlace(gramOf(rows, T, d), T));
 }
 
 export function matrixEntropy(states: Float64Array[], route: 'auto' | 'svd' | 'covariance' | 'gram' = 'auto'): {
@@ -93,7 +88,8 @@ export function matrixEntropy(states: Float64Array[], route: 'auto' | 'svd' | 'c
   const z = normalizedRows(states);
   const d = states.length ? states[0].length : 0;
   if (z.length < 2 || d < 2) return { entropyNats: 0, normalized: 0, rows: z.length };
-  const spectrum = route === 'gram' ? gramSpectrum(z) : route === 'covariance' ? covarianceSpectrum(z) : svdSpectrum(z);
+  const r = route === 'auto' ? (z.length < d ? 'gram' : 'covariance') : route;
+  const spectrum = r === 'gram' ? gramSpectrum(z) : r === 'covariance' ? covarianceSpectrum(z) : svdSpectrum(z);
   const h = entropyOfSpectrum(spectrum);
   return { entropyNats: h, normalized: h / Math.log(d), rows: z.length };
 }

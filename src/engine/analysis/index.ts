@@ -10,7 +10,7 @@ import { matrixEntropy } from './geometry';
 import type { AnalysisEngine, RunOutputLike } from './host';
 import { attentionRows, importanceCore } from './importance';
 import { informationGainOfUnitRows } from './infoGain';
-import { rowsOf } from './linalg';
+import { gramOf, rowsOf } from './linalg';
 import { loadProbes, type LoadedProbes } from './probes';
 
 export { lasso, lassoPath, alphaMax, designFromRows, designFromColumns } from './lasso';
@@ -222,18 +222,10 @@ async function importanceOf(
 /** Row-major Gram matrix of the rows (exactly symmetric). */
 function rawGram(rows: Float64Array[]): Float64Array {
   const T = rows.length;
-  const g = new Float64Array(T * T);
-  for (let i = 0; i < T; i++) {
-    const a = rows[i];
-    for (let j = 0; j <= i; j++) {
-      const b = rows[j];
-      let s = 0;
-      for (let k = 0; k < a.length; k++) s += a[k] * b[k];
-      g[i * T + j] = s;
-      g[j * T + i] = s;
-    }
-  }
-  return g;
+  const D = T ? rows[0].length : 0;
+  const flat = new Float64Array(T * D);
+  rows.forEach((r, i) => flat.set(r, i * D));
+  return gramOf(flat, T, D, true);
 }
 
 async function geometryOf(out: RunOutputLike): Promise<GeometryResult> {

@@ -1,6 +1,7 @@
-// Small dense helpers over ml-matrix: symmetric eigenvalues and Cholesky come from the library;
-// what is here only moves data between flat Float32/Float64 arrays and Matrix objects.
-import { CholeskyDecomposition, EigenvalueDecomposition, Matrix, SingularValueDecomposition } from 'ml-matrix';
+// Small dense helpers over ml-matrix: Cholesky and the SVD come from the library; what is here
+// only moves data between flat Float32/Float64 arrays and Matrix objects. (Eigenvalues alone are
+// in eigenvalues.ts: see there why.)
+import { CholeskyDecomposition, Matrix, SingularValueDecomposition } from 'ml-matrix';
 
 /** Rows [r0, r0+count) of a row-major [rows x cols] flat array, as an array of Float64Array. */
 export function rowsOf(data: ArrayLike<number>, cols: number, r0: number, count: number): Float64Array[] {
@@ -20,6 +21,39 @@ export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return s;
 }
 
+/**
+ * Gram matrix of `count` vectors of length `len` stored one after another in `v`: row-major
+ * count x count, lower triangle only unless `full` (then mirrored: exactly symmetric). The hot loop
+ * of the geometry and the importance (millions of multiply-adds per probe): dot products over
+ * contiguous memory with four accumulators run about twice as fast in V8 as one accumulator or a
+ * rank-one update per vector.
+ */
+export function gramOf(v: Float64Array, count: number, len: number, full = false): Float64Array {
+  const g = new Float64Array(count * count);
+  for (let i = 0; i < count; i++) {
+    const oi = i * len;
+    for (let j = 0; j <= i; j++) {
+      const oj = j * len;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let t = 0;
+      for (; t + 3 < len; t += 4) {
+        s0 += v[oi + t] * v[oj + t];
+        s1 += v[oi + t + 1] * v[oj + t + 1];
+        s2 += v[oi + t + 2] * v[oj + t + 2];
+        s3 += v[oi + t + 3] * v[oj + t + 3];
+      }
+      for (; t < len; t++) s0 += v[oi + t] * v[oj + t];
+      const s = s0 + s1 + (s2 + s3);
+      g[i * count + j] = s;
+      if (full) g[j * count + i] = s;
+    }
+  }
+  return g;
+}
+
 /** Gram matrix G[i][j] = rows[i] . rows[j] (exactly symmetric). */
 export function gram(rows: ArrayLike<number>[]): Matrix {
   const n = rows.length;
@@ -34,16 +68,10 @@ export function gram(rows: ArrayLike<number>[]): Matrix {
   return g;
 }
 
-/** Eigenvalues of a symmetric matrix (ml-matrix's tridiagonal QL), ascending. */
-export function symmetricEigenvalues(m: Matrix): number[] {
-  const e = new EigenvalueDecomposition(m, { assumeSymmetric: true });
-  return [...e.realEigenvalues].sort((a, b) => a - b);
-}
-
 /**
  * Singular values of a rows x cols matrix given as rows (ml-matrix's Golub-Kahan SVD with neither
  * U nor V accumulated), ascending. Their squares are the eigenvalues of Z'Z (and of ZZ'), without
- * forming either product: about a third of the work of a symmetric EVD, which always builds vectors.
+ * forming either product: the independent cross-check of the eigenvalue routes in geometry.ts.
  */
 export function singularValues(rows: ArrayLike<number>[]): number[] {
   const m = new Matrix(rows.length, rows.length ? rows[0].length : 0);
