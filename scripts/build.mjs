@@ -20,6 +20,8 @@ const node = {
 const entries = [
   { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
   { ...node, entryPoints: ['src/host/engineProcess.ts'], outfile: 'dist/engineHost.js' },
+  // the worker thread of the analyses, found beside cli.js and engineHost.js (stateThread.ts)
+  { ...node, entryPoints: ['src/engine/analysis/stateWorker.ts'], outfile: 'dist/stateWorker.js' },
   { ...node, entryPoints: ['src/vscode/extension.ts'], outfile: 'dist/extension.js' },
   {
     bundle: true,

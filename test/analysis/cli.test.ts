@@ -55,6 +55,12 @@ test('lm-probe fit-probes, eval-probes --json and importance on the tiny-gpt fix
   const j = JSON.parse(imp.stdout);
   assert.equal(j.importance.target, 5);
   assert.equal(j.importance.lasso.length, 5);
+  // the bundle finds its worker thread (dist/stateWorker.js) rather than falling back
+  const all = cli('analyze', '--model', TINY, '--probes', out, '--json', '--text', 'def f(x): return x + 1');
+  assert.equal(all.status, 0, all.stderr);
+  const a = JSON.parse(all.stdout).analyses;
+  assert.ok(a.importance && a.geometry && a.futureLens, Object.keys(a).join(','));
+  assert.ok(!(a.notes ?? []).some((n: string) => /worker thread/.test(n)), JSON.stringify(a.notes));
   const none = cli('eval-probes', '--model', TINY, 'src/engine/pack.ts');
   assert.equal(none.status, 4);
   assert.match(none.stderr, /has no probes/);

@@ -126,8 +126,8 @@ test('information gain and Lasso from one Gram matrix of the raw states equal th
   const b = informationGainOfUnitRows(g, T, 0.01);
   for (let t = 0; t < T; t++) assert.ok(Math.abs(a.gainNats[t] - b.gainNats[t]) < 1e-10, `t ${t}: ${a.gainNats[t]} vs ${b.gainNats[t]}`);
   for (const target of [1, 20, T - 1]) {
-    const plain = await importanceCore({ states, target, attention: null, attentionLayer: 0 });
-    const shared = await importanceCore({ states, target, attention: null, attentionLayer: 0, gram: { data: g, size: T } });
+    const plain = importanceCore({ states, target, attention: null, attentionLayer: 0 });
+    const shared = importanceCore({ states, target, attention: null, attentionLayer: 0, gram: { data: g, size: T } });
     assert.equal(shared.alphaMax, plain.alphaMax);
     for (let j = 0; j < target; j++) assert.ok(Math.abs(shared.lasso[j] - plain.lasso[j]) < 1e-9, `target ${target}, coef ${j}`);
     assert.equal(shared.path.length, plain.path.length);

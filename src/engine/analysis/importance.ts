@@ -113,7 +113,7 @@ const PATH_EPS = 1e-2;
 const PATH_TOL = 1e-6;
 const PATH_MAX_ITER = 1000;
 
-export async function importanceCore(inp: ImportanceInput): Promise<ImportanceCore> {
+export function importanceCore(inp: ImportanceInput): ImportanceCore {
   const { states, target } = inp;
   const D = states[0]?.length ?? 0;
   const X = designFromColumns(states.slice(0, target), D);
@@ -123,7 +123,7 @@ export async function importanceCore(inp: ImportanceInput): Promise<ImportanceCo
   const alpha = inp.alpha ?? 0.05 * amax;
   const fit = solver ? solver.fit(alpha, { tol: IMPORTANCE_TOL, maxIter: IMPORTANCE_MAX_ITER }) : null;
   const coef = fit ? Array.from(fit.coef) : [];
-  // The path, warm-started, one alpha at a time with a yield in between (see index.ts).
+  // The path, warm-started, one alpha at a time.
   const path: { alpha: number; coef: number[] }[] = [];
   if (solver) {
     let init: Float64Array | undefined;
@@ -131,7 +131,6 @@ export async function importanceCore(inp: ImportanceInput): Promise<ImportanceCo
       const f = solver.fit(a, { tol: PATH_TOL, maxIter: PATH_MAX_ITER, init });
       init = f.coef;
       path.push({ alpha: a, coef: Array.from(f.coef) });
-      await new Promise<void>((r) => setImmediate(r));
     }
   }
   const k = Math.min(inp.k ?? 5, target);

@@ -1,17 +1,17 @@
 // The analyses on the model's internals: future-token probes (futureLens.ts), token importance
-// (importance.ts, lasso.ts, infoGain.ts) and representation geometry (geometry.ts). The engine's
-// probe() calls runAnalyses() after surprisal when ProbeOptions.analyses asks for any of them.
+// (importance.ts, lasso.ts, infoGain.ts) and representation geometry (geometry.ts); the last two
+// through stateAnalyses.ts, in a worker thread. The engine's probe() calls runAnalyses() after
+// surprisal when ProbeOptions.analyses asks for any of them.
 import { statSync } from 'node:fs';
 import { ProbeError, isProbeError } from '../errors';
 import type { ProbeOptions } from '../api';
-import type { Analyses, FutureGuess, FutureLensResult, GeometryResult, ImportanceResult, ProbeResult } from '../schema';
+import type { Analyses, FutureGuess, FutureLensResult, ProbeResult } from '../schema';
 import { bigramPredict, decodeWindow } from './futureLens';
-import { matrixEntropy } from './geometry';
 import type { AnalysisEngine, RunOutputLike } from './host';
-import { attentionRows, importanceCore } from './importance';
-import { informationGainOfUnitRows } from './infoGain';
-import { gramOf, rowsOf } from './linalg';
+import { attentionRows } from './importance';
 import { loadProbes, type LoadedProbes } from './probes';
+import type { StateJob } from './stateAnalyses';
+import { runStateJobOffThread } from './stateThread';
 
 export { lasso, lassoPath, alphaMax, designFromRows, designFromColumns } from './lasso';
 export { fitProbes, evalProbes, type EvalReport, type FitOptions } from './futureLens';
@@ -22,11 +22,7 @@ export { spearman, topKOverlap } from './importance';
 export type { AnalysisEngine } from './host';
 export { releaseHead } from './host';
 
-/** Lets ONNX Runtime completions (the probes' decoding) in between JavaScript steps. */
-const yieldNow = () => new Promise<void>((r) => setImmediate(r));
-
-/** Ridge lambda of the information gain, on unit-norm states. */
-export const INFO_GAIN_LAMBDA = 1e-2;
+export { INFO_GAIN_LAMBDA } from './stateAnalyses';
 
 const probeCache = new Map<string, { mtimeMs: number; probes: LoadedProbes }>();
 
@@ -78,34 +74,36 @@ export async function runAnalyses(engine: AnalysisEngine, result: ProbeResult, o
   const t1 = performance.now();
   const out = await engine.run('forward', ids);
   const timings: NonNullable<Analyses['timingsMs']> = { run: performance.now() - t1 };
-  const timed = async <T>(key: 'futureLens' | 'importance' | 'geometry', f: () => T | Promise<T>): Promise<T> => {
-    const t = performance.now();
-    try {
-      return await f();
-    } finally {
-      timings[key] = performance.now() - t;
-    }
-  };
   if (!out.hidden) {
     notes.push(`model pack ${m.name} has no hidden states (graph.outputs.hiddenStates is null): future-token probes, importance and geometry are unavailable`);
   } else {
-    // The probes' decoding is mostly ONNX Runtime work off the main thread: start it first, and let
-    // the JavaScript analyses (which yield between steps) run while it is under way.
-    const fl = want.futureLens
-      ? timed('futureLens', async () => {
-          try {
-            const file = typeof want.futureLens === 'object' ? want.futureLens.probesFile : undefined;
-            analyses.futureLens = await futureLensOf(engine, probesFor(engine, file), out, result, win);
-          } catch (e) {
-            if (!isProbeError(e)) throw e;
-            notes.push(`future-token probes: ${e.message}`);
-          }
-        })
-      : Promise.resolve();
-    fl.catch(() => undefined);
-    if (want.importance) analyses.importance = await timed('importance', () => importanceOf(out, result, win, target, impOpts, notes));
-    if (want.geometry) analyses.geometry = await timed('geometry', () => geometryOf(out));
-    await fl;
+    // The future-token probes' decoding is ONNX Runtime work on this thread; the other analyses,
+    // plain JavaScript on the hidden states, run meanwhile in a worker thread (stateThread.ts).
+    const importance = want.importance ? importanceJob(out, win, target, impOpts, notes) : null;
+    const states =
+      importance || want.geometry
+        ? runStateJobOffThread({ hidden: out.hidden, dims: out.dims, window: win, tokenCount: N, importance, geometry: !!want.geometry })
+        : null;
+    states?.catch(() => undefined);
+    if (want.futureLens) {
+      const t = performance.now();
+      try {
+        const file = typeof want.futureLens === 'object' ? want.futureLens.probesFile : undefined;
+        analyses.futureLens = await futureLensOf(engine, probesFor(engine, file), out, result, win);
+      } catch (e) {
+        if (!isProbeError(e)) throw e;
+        notes.push(`future-token probes: ${e.message}`);
+      } finally {
+        timings.futureLens = performance.now() - t;
+      }
+    }
+    if (states) {
+      const r = await states;
+      if (r.importance) analyses.importance = r.importance;
+      if (r.geometry) analyses.geometry = r.geometry;
+      Object.assign(timings, r.ms);
+      if (r.fallback) notes.push(`importance and geometry ran on the main thread, after the probes: the worker thread failed (${r.fallback})`);
+    }
   }
   if (notes.length) analyses.notes = notes;
   analyses.ms = performance.now() - t0;
@@ -166,19 +164,14 @@ async function futureLensOf(
   };
 }
 
-function layerRows(out: RunOutputLike, layer: number): Float64Array[] {
-  const { T, D } = out.dims;
-  return rowsOf(out.hidden!, D, layer * T, T);
-}
-
-async function importanceOf(
+/** The importance's parameters, checked here so that a bad one is a ProbeError of this thread. */
+function importanceJob(
   out: RunOutputLike,
-  result: ProbeResult,
-  win: { start: number; end: number },
+  win: { start: number },
   target: number,
   o: { layer?: number; alpha?: number; attentionLayer?: number },
   notes: string[],
-): Promise<ImportanceResult> {
+): StateJob['importance'] {
   const { T, L, H } = out.dims;
   const layer = o.layer ?? L;
   if (!Number.isInteger(layer) || layer < 0 || layer > L) throw new ProbeError('BAD_ARGUMENT', `importance: layer must be in 0..${L}, got ${layer}`);
@@ -187,58 +180,7 @@ async function importanceOf(
     throw new ProbeError('BAD_ARGUMENT', `importance: attentionLayer must be in 0..${L - 1}, got ${attentionLayer}`);
   }
   if (o.alpha !== undefined && !(o.alpha >= 0)) throw new ProbeError('BAD_ARGUMENT', `importance: alpha must be >= 0, got ${o.alpha}`);
-  const t = target - win.start;
-  const states = layerRows(out, layer);
-  const att = out.attentions ? attentionRows(out.attentions, L, H, T, t) : null;
-  if (!att) notes.push('the model pack has no attentions: importance shows the Lasso only');
-  // One Gram matrix of the window's states serves the Lasso (its first t + 1 rows and columns) and
-  // the information gain (scaled to unit rows).
-  const gramData = rawGram(states);
-  await yieldNow();
-  const core = await importanceCore({ states, target: t, attention: att, attentionLayer, alpha: o.alpha, gram: { data: gramData, size: T } });
-  await yieldNow();
-  const N = result.tokens.length;
-  const pad = <V>(local: V[], len: number): (V | null)[] => {
-    const a: (V | null)[] = new Array(len).fill(null);
-    local.forEach((v, j) => (a[win.start + j] = v));
-    return a;
-  };
-  const gain = informationGainOfUnitRows(gramData, T, INFO_GAIN_LAMBDA);
-  return {
-    target,
-    layer,
-    attentionLayer,
-    alpha: core.alpha,
-    alphaMax: core.alphaMax,
-    attention: att ? att.map((row) => pad(row, target)) : [],
-    lasso: pad(core.lasso, target),
-    path: core.path,
-    agreement: core.agreement,
-    informationGainNats: pad(gain.gainNats, N),
-    informationGainLambda: INFO_GAIN_LAMBDA,
-  };
-}
-
-/** Row-major Gram matrix of the rows (exactly symmetric). */
-function rawGram(rows: Float64Array[]): Float64Array {
-  const T = rows.length;
-  const D = T ? rows[0].length : 0;
-  const flat = new Float64Array(T * D);
-  rows.forEach((r, i) => flat.set(r, i * D));
-  return gramOf(flat, T, D, true);
-}
-
-async function geometryOf(out: RunOutputLike): Promise<GeometryResult> {
-  const { L, D } = out.dims;
-  const entropyNats: number[] = [];
-  const normalized: number[] = [];
-  let tokens = 0;
-  for (let l = 0; l <= L; l++) {
-    await yieldNow();
-    const r = matrixEntropy(layerRows(out, l));
-    entropyNats.push(r.entropyNats);
-    normalized.push(r.normalized);
-    tokens = r.rows;
-  }
-  return { entropyNats, normalized, width: D, tokens };
+  const attention = out.attentions ? attentionRows(out.attentions, L, H, T, target - win.start) : null;
+  if (!attention) notes.push('the model pack has no attentions: importance shows the Lasso only');
+  return { target, layer, attentionLayer, alpha: o.alpha, attention };
 }

@@ -253,31 +253,28 @@ export class GramLasso {
     const tol = tol0 * this.yy;
     if (tol === 0 && w.every((v) => v === 0)) return { coef: w, iterations: maxIter, gap: 0, converged: false };
     let gap = Infinity;
-    let supportChanged = false;
-    const update = (j: number): number => {
-      const gjj = G[j * p + j];
-      if (gjj === 0) return 0;
-      const wOld = w[j];
-      const tmp = Xy[j] - q[j] + gjj * wOld;
-      const mag = Math.abs(tmp) - l1;
-      const wNew = mag > 0 ? (Math.sign(tmp) * mag) / gjj : 0;
-      if (wNew === wOld) return 0;
-      if (Math.sign(wNew) !== Math.sign(wOld)) supportChanged = true;
-      const d = wNew - wOld;
-      const col = j * p;
-      for (let i = 0; i < p; i++) q[i] += d * G[col + i];
-      w[j] = wNew;
-      return Math.abs(d);
-    };
     let stable = 0;
     let wait = 1;
     for (let iter = 1; iter <= maxIter; iter++) {
       let wMax = 0;
       let dwMax = 0;
-      supportChanged = false;
+      let supportChanged = false;
       for (let j = 0; j < p; j++) {
-        dwMax = Math.max(dwMax, update(j));
-        wMax = Math.max(wMax, Math.abs(w[j]));
+        const col = j * p;
+        const gjj = G[col + j];
+        if (gjj === 0) continue;
+        const wOld = w[j];
+        const tmp = Xy[j] - q[j] + gjj * wOld;
+        const mag = Math.abs(tmp) - l1;
+        const wNew = mag > 0 ? (tmp > 0 ? mag : -mag) / gjj : 0;
+        if (wNew !== wOld) {
+          if (wNew > 0 !== wOld > 0 || wNew < 0 !== wOld < 0) supportChanged = true;
+          const d = wNew - wOld;
+          for (let i = 0; i < p; i++) q[i] += d * G[col + i];
+          w[j] = wNew;
+          if (Math.abs(d) > dwMax) dwMax = Math.abs(d);
+        }
+        if (Math.abs(wNew) > wMax) wMax = Math.abs(wNew);
       }
       if (wMax === 0 || dwMax / wMax < tol0 || iter === maxIter) {
         gap = this.gap(w, q, l1);
