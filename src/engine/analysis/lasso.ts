@@ -254,7 +254,6 @@ export class GramLasso {
     if (tol === 0 && w.every((v) => v === 0)) return { coef: w, iterations: maxIter, gap: 0, converged: false };
     let gap = Infinity;
     let stable = 0;
-    let wait = 1;
     for (let iter = 1; iter <= maxIter; iter++) {
       let wMax = 0;
       let dwMax = 0;
@@ -280,24 +279,78 @@ export class GramLasso {
         gap = this.gap(w, q, l1);
         if (gap < tol) return { coef: w, iterations: iter, gap, converged: true };
       }
-      // Coordinate descent crawls on correlated columns (thousands of sweeps for hidden states),
-      // but it finds the support and signs s of the solution early. Once a sweep leaves them as
+      // Coordinate descent crawls on correlated columns (hundreds of sweeps for hidden states),
+      // but it finds the support and signs s of the solution early. Once two sweeps leave them as
       // they were, the optimum on that support solves G_AA w_A = Xy_A - l1 s (Cholesky, ml-matrix):
-      // take it when its duality gap passes the same test, else sweep on and wait for a stable run
-      // twice as long before the next try (each try is a Cholesky of the support, ~1 ms).
+      // take it when its duality gap passes the same test, else move towards it as far as the
+      // objective falls (lineStep) and sweep on. On the importance's paths: about half the time
+      // of waiting for coordinate descent alone, and the optimum to rounding when it succeeds.
       stable = supportChanged ? 0 : stable + 1;
-      if (stable >= wait) {
+      if (stable >= 2) {
+        stable = 0;
         const exact = this.supportSolve(w, l1);
         if (exact) {
           const g = this.gap(exact.w, exact.q, l1);
           if (g < tol) return { coef: exact.w, iterations: iter, gap: g, converged: true };
+          this.lineStep(w, q, exact.w, exact.q, l1);
         }
-        // not yet the support of the optimum: wait for a longer stable run before the next try
-        stable = 0;
-        wait *= 2;
       }
     }
     return { coef: w, iterations: maxIter, gap, converged: false };
+  }
+
+  /** 0.5 ||y - X w||^2 + l1 ||w||_1 from q = G w. */
+  private objective(w: Float64Array, q: Float64Array, l1: number): number {
+    let wXy = 0;
+    let wq = 0;
+    let a = 0;
+    for (let j = 0; j < this.p; j++) {
+      if (w[j] === 0) continue;
+      wXy += w[j] * this.Xy[j];
+      wq += w[j] * q[j];
+      a += Math.abs(w[j]);
+    }
+    return 0.5 * this.yy - wXy + 0.5 * wq + l1 * a;
+  }
+
+  /**
+   * Moves w (and q = G w) towards the support's stationary point c as far as lowers the objective:
+   * the best of c and the points where a coefficient crosses zero on the way (feature-sign search,
+   * Lee et al. 2007): a convex objective along the segment, piecewise quadratic between those points.
+   */
+  private lineStep(w: Float64Array, q: Float64Array, c: Float64Array, qc: Float64Array, l1: number): void {
+    const { p } = this;
+    // candidate steps: the whole way, and each zero crossing (with the coefficient that crosses)
+    const steps: { t: number; zero: number }[] = [{ t: 1, zero: -1 }];
+    for (let j = 0; j < p; j++) {
+      if (w[j] !== 0 && Math.sign(c[j]) !== Math.sign(w[j])) {
+        const t = w[j] / (w[j] - c[j]);
+        if (t > 0 && t < 1) steps.push({ t, zero: j });
+      }
+    }
+    const wt = new Float64Array(p);
+    const qt = new Float64Array(p);
+    const move = ({ t, zero }: { t: number; zero: number }) => {
+      for (let j = 0; j < p; j++) {
+        wt[j] = w[j] + t * (c[j] - w[j]);
+        qt[j] = q[j] + t * (qc[j] - q[j]);
+      }
+      if (zero >= 0) wt[zero] = 0;
+    };
+    let best: { t: number; zero: number } | null = null;
+    let bestF = this.objective(w, q, l1);
+    for (const s of steps) {
+      move(s);
+      const f = this.objective(wt, qt, l1);
+      if (f < bestF) {
+        bestF = f;
+        best = s;
+      }
+    }
+    if (!best) return;
+    move(best);
+    w.set(wt);
+    this.product(w, q);
   }
 
   /** q = G w. */
