@@ -362,6 +362,9 @@ async function checkAnalyses(theme) {
       return;
     }
     expect(st === 'done', `analyses state ${st}: ${await panel().locator('#analyses').innerText()}`);
+    // the engine host found its worker thread in the VSIX (dist/stateWorker.js): no fallback note
+    const notes = await panel().locator('#analyses .notes').allInnerTexts();
+    expect(!notes.some((n) => /worker thread/.test(n)), `analyses notes: ${notes.join(' | ')}`);
     const keys = await panel().locator(cardsSel).evaluateAll((els) => els.map((e) => e.getAttribute('data-key')));
     const want = packHasProbes ? ['futureLens', 'importance', 'geometry'] : ['importance', 'geometry'];
     expect(JSON.stringify(keys) === JSON.stringify(want), `analysis cards ${keys}, expected ${want}`);
