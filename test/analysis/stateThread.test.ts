@@ -57,3 +57,16 @@ test('state analyses: an error of the job itself is thrown to the caller', async
   const job = await jobFor('x = 1\n');
   await assert.rejects(runStateJobOffThread({ ...job, hidden: null as unknown as Float32Array }), TypeError);
 });
+
+test('state analyses: a worker that dies mid-job costs time, not the result', async () => {
+  const job = await jobFor('for (let i = 0; i < 10; i++) console.log(i);\n');
+  const here = runStateJob(job);
+  const pending = runStateJobOffThread(job);
+  await stopStateWorker(); // terminates the worker with the job in flight
+  const r = await pending;
+  assert.match(r.fallback ?? '', /exited/);
+  assert.deepEqual(r.importance, here.importance);
+  assert.deepEqual(r.geometry, here.geometry);
+  const again = await runStateJobOffThread(job);
+  assert.equal(again.fallback, undefined, 'the next job has a new worker');
+});
