@@ -6,6 +6,7 @@
 // length prefix of the graph changes. CPU only (the head's own session serves other providers); any
 // failure to build or run the fused graph falls back to head + top-1 (host.ts), once and for all.
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { ort } from '../runtime';
 import type { AnalysisEngine } from './host';
 
@@ -120,10 +121,10 @@ function fusedSession(engine: AnalysisEngine): Promise<ort.InferenceSession | nu
               logSeverityLevel: 3,
               graphOptimizationLevel: 'all',
               enableCpuMemArena: false,
-              // One thread: the decode runs while the worker thread of the other analyses
-              // (stateThread.ts) takes a core; two ORT threads would fight it for that core and
-              // gain little (about 28 ms per 1,020 rows alone, 19 ms with two idle cores).
-              intraOpNumThreads: 1,
+              // All cores but one: the decode runs while the worker thread of the other analyses
+              // (stateThread.ts) takes a core. On 2 cores, a second ORT thread fought the worker
+              // for its core (the benchmark's ratio 0.88-1.05 with two threads, 0.78-0.81 with one).
+              intraOpNumThreads: Math.max(1, availableParallelism() - 1),
               extra: { session: { intra_op: { allow_spinning: '0' } } },
             });
           })().catch(() => null);
