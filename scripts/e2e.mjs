@@ -807,6 +807,60 @@ try {
     await shot('light-06-cleared');
   });
 
+  if (bundledPack) {
+    await step('"LM Probe: Choose model pack...": a folder without manifest.json is refused, another pack probes, "Bundled default pack" restores', async () => {
+      const packs = join(ws, 'packs');
+      cpSync(join(root, 'test/fixtures/tiny-gpt'), join(packs, 'tiny-gpt'), { recursive: true });
+      mkdirSync(join(packs, 'not-a-pack'), { recursive: true });
+      const tinyName = JSON.parse(readFileSync(join(packs, 'tiny-gpt', 'manifest.json'), 'utf8')).name;
+      const input = page.locator('.quick-input-widget input');
+      const chooseFolder = async (dir, shotName) => {
+        await palette('LM Probe: Choose model pack...');
+        const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Choose a folder' }).first();
+        await row.waitFor({ timeout: 10_000 });
+        await row.click();
+        // code-server's open dialog is VS Code's simple file dialog: a path input and an OK button.
+        await until(async () => (await input.inputValue()).startsWith('/'), 'the folder dialog shows a path');
+        await input.fill(dir);
+        await sleep(400);
+        if (shotName) await shot(shotName);
+        const ok = page.locator('.quick-input-widget .monaco-button', { hasText: /^(OK|Use this model pack)$/ }).first();
+        if (await ok.isVisible().catch(() => false)) await ok.click();
+        else await page.keyboard.press('Enter');
+      };
+      await chooseFolder(join(packs, 'not-a-pack'));
+      await notification(/has no manifest\.json/);
+      await chooseFolder(join(packs, 'tiny-gpt'), 'hc-02-choose-pack-dialog');
+      const used = await notification(new RegExp(`using pack "${tinyName}"`), 60_000);
+      log(`  ${(await used.innerText()).split('\n')[0]}`);
+      await until(async () => (await lmStatus().innerText()).includes(tinyName), `the status bar names ${tinyName}`, 20_000);
+      // the next probe runs on the chosen pack
+      await openFile('sample.md');
+      await page.keyboard.press('Control+Home');
+      for (let i = 0; i < 3; i++) await page.keyboard.press('Shift+ArrowDown');
+      await palette('LM Probe: Probe selection');
+      await waitDecorations(3, 60_000);
+      await until(async () => (await panel().locator('#summary').innerText()).includes(tinyName), `the panel's summary names ${tinyName}`, 30_000);
+      // the analyses run with the new pack's defaults, not the old pack's layer (it has fewer)
+      const st = await analysesSettled(60_000);
+      expect(st === 'done', `analyses on ${tinyName}: ${st}: ${await panel().locator('#analyses').innerText()}`);
+      expect((await card('importance').count()) === 1 && (await card('geometry').count()) === 1, 'importance and geometry cards on the other pack');
+      await shot('hc-03-other-pack-probed');
+      // back to the bundled pack
+      await palette('LM Probe: Choose model pack...');
+      const bundled = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Bundled default pack' }).first();
+      await bundled.waitFor({ timeout: 10_000 });
+      await bundled.click();
+      const bundledName = JSON.parse(readFileSync(join(root, 'models/default/manifest.json'), 'utf8')).name;
+      await notification(new RegExp(`using pack "${bundledName}"`), 60_000);
+      await palette('LM Probe: Probe selection');
+      await until(async () => !(await panel().locator('#summary').innerText()).includes(tinyName) && !/%|…/.test(await lmStatus().innerText()), 'the summary is the bundled pack\'s again', 60_000);
+      const status = await lmStatus().innerText();
+      expect(!status.includes(tinyName), `the status bar still names ${tinyName}: ${status}`);
+      log(`  back on the bundled pack: ${status.replace(/\s+/g, ' ')}`);
+    });
+  }
+
   await step('no Content-Security-Policy violations in the panel', async () => {
     expect(consoleErrors.length === 0, consoleErrors.join('\n'));
   });

@@ -249,6 +249,7 @@ async function choosePack(ctx: Ctx): Promise<void> {
   const cfg = vscode.workspace.getConfiguration('lmProbe');
   if (pick.action === 'bundled') {
     await cfg.update('modelPath', undefined, vscode.ConfigurationTarget.Global);
+    await openChosenPack(ctx);
     return;
   }
   const uris = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Use this model pack' });
@@ -260,7 +261,11 @@ async function choosePack(ctx: Ctx): Promise<void> {
     return;
   }
   await cfg.update('modelPath', uris[0].fsPath, vscode.ConfigurationTarget.Global);
-  // Check it right away, so that a bad pack is reported now and not on the next probe.
+  await openChosenPack(ctx);
+}
+
+/** Opens the pack just chosen, so that a bad one is reported now and not on the next probe. */
+async function openChosenPack(ctx: Ctx): Promise<void> {
   try {
     const r = await ctx.client.request('open', { packDir: ctx.config.packDir, providers: ctx.config.providers });
     ctx.status.idle(r.pack.name, r.provider);

@@ -11,6 +11,7 @@ import type { PanelSettings } from './panel/protocol';
 import { StatusBar } from './statusBar';
 import { ProbeStore } from './store';
 import { cancelAnalyses, onAnalysesSettingChanged } from './analyses';
+import { analysesForNewPack } from './progressive';
 
 export class Ctx implements vscode.Disposable {
   readonly subscriptions: vscode.Disposable[] = [];
@@ -55,10 +56,15 @@ export class Ctx implements vscode.Disposable {
     own(registerHovers(this.store));
     this.panel = own(new PanelProvider(extension.extensionUri, this.panelSettings(), panelHandlers));
     own(vscode.window.registerWebviewViewProvider(PANEL_VIEW_ID, this.panel));
+    let packDir = this.config.packDir;
     own(
       this.config.onDidChange((c) => {
         if (c.heatmap) this.panel.setSettings(this.panelSettings());
         if (c.engine) this.log.info(`settings changed: the next probe opens ${this.config.packDir}`);
+        if (c.engine && this.config.packDir !== packDir) {
+          packDir = this.config.packDir;
+          this.analyses = analysesForNewPack(this.analyses);
+        }
         if (c.analyses) onAnalysesSettingChanged(this);
       }),
     );

@@ -3,6 +3,7 @@
 // after the user probed something else, cleared the annotations or asked for other analysis
 // options: it is merged into the cached result only when that result is still the one it was
 // asked for. No 'vscode' import, so that the rule is unit-tested.
+import type { ProbeOptions } from '../engine/api';
 import type { Analyses, ProbeResult } from '../engine/schema';
 
 /** What an analyses request was started for. */
@@ -54,4 +55,18 @@ export function withoutAnalyses(r: ProbeResult): ProbeResult {
 /** True when these options ask for at least one analysis. */
 export function wantsAnalyses(a: { futureLens?: unknown; importance?: unknown; geometry?: unknown } | undefined): boolean {
   return !!a && !!(a.futureLens || a.importance || a.geometry);
+}
+
+/**
+ * The analysis options to keep when the model pack changes: which analyses stay on, but not what
+ * belonged to the old pack (an importance layer or block it may not have, an alpha on the scale of
+ * its states, target and probe file fitted to it): the new pack's defaults instead.
+ */
+export function analysesForNewPack(a: ProbeOptions['analyses']): ProbeOptions['analyses'] {
+  if (!a) return a;
+  return {
+    ...a,
+    ...(a.futureLens ? { futureLens: true } : {}),
+    ...(a.importance ? { importance: {} } : {}),
+  };
 }

@@ -81,3 +81,14 @@ test('wantsAnalyses: at least one analysis asked for', () => {
   assert.equal(wantsAnalyses({ importance: {} }), true);
   assert.equal(wantsAnalyses({ geometry: true }), true);
 });
+
+test('analysesForNewPack: the same analyses stay on, with the new pack\'s defaults', async () => {
+  const { analysesForNewPack } = await import('../../src/vscode/progressive');
+  assert.deepEqual(
+    analysesForNewPack({ futureLens: { probesFile: '/ws/.lmprobe/probes.json' }, importance: { layer: 4, attentionLayer: 3, alpha: 0.2, target: 40 }, geometry: true }),
+    { futureLens: true, importance: {}, geometry: true },
+  );
+  assert.deepEqual(analysesForNewPack({ importance: { layer: 2 } }), { importance: {} });
+  assert.deepEqual(analysesForNewPack({ futureLens: false, geometry: true }), { futureLens: false, geometry: true });
+  assert.equal(analysesForNewPack(undefined), undefined);
+});
