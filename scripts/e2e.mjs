@@ -498,6 +498,38 @@ async function probeSampleAndCheck(theme) {
     log(`  clicked token #${idx}: editor ${before} -> ${after}`);
     await shot(`${pre}05-panel-click`);
   });
+  await step(`${theme}: a click on the surprisal chart, then on a "most surprising" row, selects that token in the editor`, async () => {
+    const waitMoved = async (from, what) => {
+      let now = from;
+      for (let i = 0; i < 25 && (now === from || !now.includes('selected')); i++) {
+        await sleep(200);
+        now = await selectionStatus();
+      }
+      expect(now !== from && now.includes('selected'), `${what}: the editor selection stayed "${from}"`);
+      return now;
+    };
+    const line = panel().locator('#lineChart');
+    await line.scrollIntoViewIfNeeded();
+    const box = await line.boundingBox();
+    expect(box && box.width > 50, 'no surprisal chart');
+    // The chart picks the point nearest along x: any click in the plot area is a token.
+    const from = await selectionStatus();
+    await line.click({ position: { x: box.width * 0.7, y: box.height * 0.5 } });
+    const afterChart = await waitMoved(from, 'chart click');
+    // the first row, or the second if the first is the token the chart click already selected
+    const rows = panel().locator('#top tr[data-i]');
+    await rows.first().scrollIntoViewIfNeeded();
+    let afterRow = afterChart;
+    let rowText = '';
+    for (const k of [0, 1]) {
+      rowText = (await rows.nth(k).innerText()).replace(/\s+/g, ' ');
+      await rows.nth(k).click();
+      afterRow = await waitMoved(afterChart, 'row click').catch(() => afterChart);
+      if (afterRow !== afterChart) break;
+    }
+    expect(afterRow !== afterChart, `a "most surprising" row click left the editor selection at "${afterChart}"`);
+    log(`  chart click: editor ${afterChart}; row "${rowText}": ${afterRow}`);
+  });
 }
 
 try {
