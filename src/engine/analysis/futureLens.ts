@@ -6,7 +6,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { ProbeError } from '../errors';
 import type { AnalysisEngine, RunOutputLike } from './host';
-import { batchedXtY, runHead, top1Logits } from './host';
+import { batchedAffine, batchedXtY, runHead, top1Logits } from './host';
 import { headTop1 } from './headTop1';
 import type { BigramTable, LoadedProbes, ProbeMapData, ProbesHeader } from './probes';
 import { RidgeStats, heldOutMse, solveRidge } from './ridge';
@@ -50,21 +50,18 @@ export async function decodeWindow(
   for (let p0 = 0; p0 < pending.length; p0 += perBatch) groups.push(pending.slice(p0, p0 + perBatch));
   // Groups go through ONNX Runtime two at a time: one computes while the other's results are read.
   const decodeGroup = async (group: number[]) => {
-    // y = x A + b for the group's maps in one batched ONNX Runtime product: transpose(x')A.
+    // y = x A + b for the group's maps in one batched ONNX Runtime run.
     const G = group.length;
-    const xT = new Float32Array(G * D * T);
+    const x = new Float32Array(G * T * D);
     const As = new Float32Array(G * D * D);
+    const bs = new Float32Array(G * D);
     group.forEach((i, g) => {
       const m = probes.get(keys[i].layer, keys[i].offset)!;
-      const x0 = keys[i].layer * T * D;
-      for (let t = 0; t < T; t++) for (let d = 0; d < D; d++) xT[g * D * T + d * T + t] = hidden[x0 + t * D + d];
+      x.set(hidden.subarray(keys[i].layer * T * D, (keys[i].layer + 1) * T * D), g * T * D);
       As.set(m.a, g * D * D);
+      bs.set(m.bias, g * D);
     });
-    const y = await batchedXtY(xT, As, G, D, T, D);
-    group.forEach((i, g) => {
-      const b = probes.get(keys[i].layer, keys[i].offset)!.bias;
-      for (let t = 0; t < T; t++) for (let d = 0; d < D; d++) y[g * T * D + t * D + d] += b[d];
-    });
+    const y = await batchedAffine(x, As, bs, G, T, D, D);
     const gi = new Int32Array(G * T);
     const gp = new Float32Array(G * T);
     // head + top-1 in one ONNX Runtime run where possible (headTop1.ts), else apart

@@ -84,6 +84,24 @@ export async function batchedXtY(x: Float32Array, y: Float32Array, B: number, T:
   return out.z.data as Float32Array;
 }
 
+// y = x @ a + b for x [B, T, D], a [B, D, N], b [B, 1, N] -> y [B, T, N] (MatMul and Add, opset 13,
+// built with onnx.helper and kept as bytes): the probes' maps applied to a window's states in one
+// run, with no transposes or bias loops in JavaScript.
+const AFFINE_MODEL =
+  'CAcSADqeAQoSCgF4CgFhEgJ4YSIGTWF0TXVsCg8KAnhhCgFiEgF5IgNBZGQSCGxtLXByb2JlWhoKAXgSFQoTCAESDwoDEgFCCgMSAVQKAxIBRFoaCgFhEhUKEwgBEg8KAxIBQgoDEgFECgMSAU5aGQoBYhIUChIIARIOCgMSAUIKAggBCgMSAU5iGgoBeRIVChMIARIPCgMSAUIKAxIBVAoDEgFOQgQKABAN';
+let affine: Promise<ort.InferenceSession> | null = null;
+
+/** x a + b batched: x [B, T, D], a [B, D, N], b [B, N] (float32) -> [B, T, N]. */
+export async function batchedAffine(x: Float32Array, a: Float32Array, b: Float32Array, B: number, T: number, D: number, N: number): Promise<Float32Array> {
+  if (!affine) {
+    affine = ort.InferenceSession.create(Buffer.from(AFFINE_MODEL, 'base64'), HELPER_OPTIONS);
+    affine.catch(() => (affine = null));
+  }
+  const s = await affine;
+  const out = await s.run({ x: new ort.Tensor('float32', x, [B, T, D]), a: new ort.Tensor('float32', a, [B, D, N]), b: new ort.Tensor('float32', b, [B, 1, N]) });
+  return out.y.data as Float32Array;
+}
+
 // Top-1 of each row of logits [N, V] and its softmax probability, in ONNX Runtime (opset 13):
 // i = ArgMax(z), p = ReduceMax(Softmax(z)). Its vectorized Softmax is about twice as fast as the
 // ReduceLogSumExp this graph used before (same ids; probabilities within float32 rounding). Ties go
