@@ -1,6 +1,6 @@
 // The analyses on the model's internals: future-token probes (futureLens.ts), token importance
 // (importance.ts, lasso.ts, infoGain.ts) and representation geometry (geometry.ts); the last two
-// through stateAnalyses.ts, in a worker thread. The engine's probe() calls runAnalyses() after
+// through stateAnalyses.ts, in worker threads. The engine's probe() calls runAnalyses() after
 // surprisal when ProbeOptions.analyses asks for any of them.
 import { statSync } from 'node:fs';
 import { ProbeError, isProbeError } from '../errors';
@@ -78,13 +78,16 @@ export async function runAnalyses(engine: AnalysisEngine, result: ProbeResult, o
     notes.push(`model pack ${m.name} has no hidden states (graph.outputs.hiddenStates is null): future-token probes, importance and geometry are unavailable`);
   } else {
     // The future-token probes' decoding is ONNX Runtime work on this thread; the other analyses,
-    // plain JavaScript on the hidden states, run meanwhile in a worker thread (stateThread.ts).
+    // plain JavaScript on the hidden states, run meanwhile in worker threads (stateThread.ts).
     const importance = want.importance ? importanceJob(out, win, target, impOpts, notes) : null;
-    const states =
-      importance || want.geometry
-        ? runStateJobOffThread({ hidden: out.hidden, dims: out.dims, window: win, tokenCount: N, importance, geometry: !!want.geometry })
-        : null;
-    states?.catch(() => undefined);
+    // Importance and geometry as two jobs, so that two workers run them side by side.
+    const job = { hidden: out.hidden, dims: out.dims, window: win, tokenCount: N };
+    const jobs = [
+      ...(importance ? [runStateJobOffThread({ ...job, importance, geometry: false })] : []),
+      ...(want.geometry ? [runStateJobOffThread({ ...job, importance: null, geometry: true })] : []),
+    ];
+    const states = Promise.all(jobs);
+    states.catch(() => undefined);
     if (want.futureLens) {
       const t = performance.now();
       try {
@@ -97,12 +100,11 @@ export async function runAnalyses(engine: AnalysisEngine, result: ProbeResult, o
         timings.futureLens = performance.now() - t;
       }
     }
-    if (states) {
-      const r = await states;
+    for (const r of await states) {
       if (r.importance) analyses.importance = r.importance;
       if (r.geometry) analyses.geometry = r.geometry;
       Object.assign(timings, r.ms);
-      if (r.fallback) notes.push(`importance and geometry ran on the main thread, after the probes: the worker thread failed (${r.fallback})`);
+      if (r.fallback) notes.push(`${r.importance ? 'importance' : 'geometry'} ran on the main thread, after the probes: its worker thread failed (${r.fallback})`);
     }
   }
   if (notes.length) analyses.notes = notes;
