@@ -9,7 +9,7 @@
 // eigenvalues computed without eigenvectors (eigenvalues.ts); the squared singular values of Z
 // from ml-matrix's SVD are kept as an independent cross-check (tested to agree).
 import { symmetricEigenvaluesInPlace } from './eigenvalues';
-import { gramOf, singularValues } from './linalg';
+import { gramOf, gramOfRows, singularValues } from './linalg';
 
 export function normalizedRows(states: Float64Array[]): Float64Array[] {
   const T = states.length;
@@ -72,12 +72,9 @@ export function svdSpectrum(z: Float64Array[]): number[] {
 /** Gram route: eigenvalues of ZZ' / T (T x T); the same nonzero spectrum as the covariance. */
 export function gramSpectrum(z: Float64Array[]): number[] {
   const T = z.length;
-  const d = T ? z[0].length : 0;
-  const rows = new Float64Array(T * d);
-  z.forEach((row, t) => {
-    for (let i = 0; i < d; i++) rows[t * d + i] = row[i] / Math.sqrt(T);
-  });
-  return Array.from(symmetricEigenvaluesInPlace(gramOf(rows, T, d), T));
+  const g = gramOfRows(z);
+  for (let i = 0; i < g.length; i++) g[i] /= T;
+  return Array.from(symmetricEigenvaluesInPlace(g, T));
 }
 
 export function matrixEntropy(states: Float64Array[], route: 'auto' | 'svd' | 'covariance' | 'gram' = 'auto'): {

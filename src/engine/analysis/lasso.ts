@@ -186,8 +186,7 @@ export function logAlphas(max: number, count: number, eps: number): number[] {
 /**
  * The same objective by coordinate descent on the Gram matrix G = X'X (p x p, computed once) and
  * Xy = X'y, keeping q = G w up to date: a coordinate costs O(1) unless it changes (then O(p)), so
- * a sweep over a sparse solution costs about p * (1 + nonzeros) instead of n * p, and sweeps over
- * the active set alone about nonzeros^2. Same stopping
+ * a sweep over a sparse solution costs about p * (1 + nonzeros) instead of n * p. Same stopping
  * rule (the duality gap from R'R = y'y - 2 w'Xy + w'q and X'R = Xy - q). Its iterates are not
  * scikit-learn's to the last bit, only the optimum is: the panel's importance and its path use it,
  * `lm-probe lasso` uses lasso() above.

@@ -54,18 +54,20 @@ export function gramOf(v: Float64Array, count: number, len: number, full = false
   return g;
 }
 
-/** Gram matrix G[i][j] = rows[i] . rows[j] (exactly symmetric). */
+/** gramOf of rows given one array each (copied into one flat array first). */
+export function gramOfRows(rows: ArrayLike<number>[], full = false): Float64Array {
+  const n = rows.length;
+  const len = n ? rows[0].length : 0;
+  const flat = new Float64Array(n * len);
+  rows.forEach((r, i) => flat.set(r, i * len));
+  return gramOf(flat, n, len, full);
+}
+
+/** Gram matrix G[i][j] = rows[i] . rows[j] (exactly symmetric), as a Matrix. */
 export function gram(rows: ArrayLike<number>[]): Matrix {
   const n = rows.length;
-  const g = new Matrix(n, n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j <= i; j++) {
-      const v = dot(rows[i], rows[j]);
-      g.set(i, j, v);
-      g.set(j, i, v);
-    }
-  }
-  return g;
+  const g = gramOfRows(rows, true);
+  return new Matrix(Array.from({ length: n }, (_, i) => Array.from(g.subarray(i * n, (i + 1) * n))));
 }
 
 /**

@@ -6,7 +6,7 @@ import type { GeometryResult, ImportanceResult } from '../schema';
 import { matrixEntropy } from './geometry';
 import { importanceCore } from './importance';
 import { informationGainOfUnitRows } from './infoGain';
-import { gramOf, rowsOf } from './linalg';
+import { gramOfRows, rowsOf } from './linalg';
 
 /** Ridge lambda of the information gain, on unit-norm states. */
 export const INFO_GAIN_LAMBDA = 1e-2;
@@ -64,9 +64,7 @@ function importanceOf(job: StateJob, o: NonNullable<StateJob['importance']>): Im
   const states = layerRows(job, o.layer);
   // One Gram matrix of the window's states serves the Lasso (its first t + 1 rows and columns) and
   // the information gain (scaled to unit rows).
-  const flat = new Float64Array(T * job.dims.D);
-  states.forEach((r, i) => flat.set(r, i * job.dims.D));
-  const gram = gramOf(flat, T, job.dims.D, true);
+  const gram = gramOfRows(states, true);
   const core = importanceCore({ states, target: t, attention: o.attention, attentionLayer: o.attentionLayer, alpha: o.alpha, gram: { data: gram, size: T } });
   const pad = <V>(local: V[], len: number): (V | null)[] => {
     const a: (V | null)[] = new Array(len).fill(null);
