@@ -12,6 +12,7 @@ import type { AnalysesStatus, FromWebview, PanelSettings, ResultSource, ToWebvie
 import { bucketOf, bucketsOf, mostSurprising, MEASURES, type Measure } from '../src/vscode/heatmap';
 import { registeredAnalyses, type AnalysisContext } from './analyses/index';
 import './analyses/all';
+import { injectStyles } from './analyses/dom';
 import { scatterChart, surprisalLineChart } from './charts';
 import { heatColor, themeColors } from './theme';
 
@@ -286,6 +287,8 @@ function renderAnalyses(r: ProbeResult): void {
   const status = analysesStatusEl(r);
   if (status) analysesEl.append(status);
   const notes = r.analyses?.notes ?? [];
+  // the cards' shared styles, once, under the page's nonce
+  injectStyles();
   for (const view of registeredAnalyses()) {
     const data = r.analyses?.[view.key];
     if (!data) continue;

@@ -2,7 +2,7 @@
 // guesses for t+1..t+3, shaded by probability and marked where they came true; below it, the
 // precision@1 table (layers x offsets) as a heatmap next to the bigram baseline.
 import { registerAnalysis } from './index';
-import { el, injectStyles, shade, vis } from './dom';
+import { el, shade, vis } from './dom';
 import type { FutureGuess } from '../../src/engine/schema';
 
 const MAX_ROWS = 400;
@@ -20,7 +20,6 @@ registerAnalysis({
   title: 'Future tokens (linear probes)',
   order: 10,
   render(root, fl, ctx) {
-    injectStyles();
     const r = ctx.result;
     const c = ctx.colors;
     const layerName = (l: number) => (l === 0 ? 'embeddings' : `layer ${l}`);

@@ -2,7 +2,7 @@
 // the selection, normalized by ln d, as a line over layers.
 import { Chart, LineController, LineElement, LinearScale, PointElement, Tooltip, Legend, CategoryScale } from 'chart.js';
 import { registerAnalysis } from './index';
-import { el, injectStyles } from './dom';
+import { el } from './dom';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Tooltip, Legend);
 
@@ -11,7 +11,6 @@ registerAnalysis({
   title: 'Representation entropy per layer',
   order: 30,
   render(root, g, ctx) {
-    injectStyles();
     const c = ctx.colors;
     const canvas = el('canvas');
     root.append(el('div', { class: 'an-chart small' }, canvas));

@@ -16,7 +16,7 @@ import {
   Tooltip,
 } from 'chart.js';
 import { registerAnalysis } from './index';
-import { el, injectStyles, vis } from './dom';
+import { el, vis } from './dom';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, LineController, LineElement, PointElement, Tooltip, Legend);
 
@@ -32,7 +32,6 @@ registerAnalysis({
   title: 'Token importance: attention vs Lasso',
   order: 20,
   render(root, imp, ctx) {
-    injectStyles();
     const r = ctx.result;
     const c = ctx.colors;
     const w = r.analyses!.window;
