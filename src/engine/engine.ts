@@ -1,8 +1,9 @@
 // The engine: a loaded model pack with its ONNX Runtime sessions, turning text into a ProbeResult.
 import { ProbeError, isProbeError } from './errors';
-import { defaultPackDir, loadPack, type LoadedPack } from './pack';
+import { defaultPackDir, type LoadedPack } from './pack';
+import { openModel } from './modelSource';
 import { createSession, firstLine, normalizeProviders, ort, type Session } from './runtime';
-import { planWindows, rowStats, type Window } from './surprisal';
+import { planWindows, rowStats, type RowStats, type Window } from './surprisal';
 import { PROBE_RESULT_VERSION, type Direction, type ProbeResult, type ProbeToken, type TokenScore } from './schema';
 import type { EngineOptions, ProbeOptions } from './api';
 import { runAnalyses } from './analysis';
@@ -47,7 +48,7 @@ export class Engine {
     const dir = packDir ?? defaultPackDir();
     let pack: LoadedPack;
     try {
-      pack = loadPack(dir);
+      pack = await openModel(dir);
     } catch (e) {
       if (packDir === undefined && isProbeError(e) && e.code === 'PACK_NOT_FOUND') {
         throw new ProbeError(
@@ -265,7 +266,8 @@ export class Engine {
     session: Session,
     rows: number[][],
     all: boolean,
-  ): Promise<{ logits: Float32Array; hidden: Float32Array | null; attentions: Float32Array | null; dims: Record<string, readonly number[]> }> {
+    stats?: { targets: number[][]; topK: number },
+  ): Promise<{ logits: Float32Array; hidden: Float32Array | null; attentions: Float32Array | null; dims: Record<string, readonly number[]>; stats?: InGraphStats }> {
     const g = this.pack.manifest.graph;
     const B = rows.length;
     const S = rows[0].length;
@@ -274,7 +276,13 @@ export class Engine {
     if (session.inputNames.includes('attention_mask') && g.inputs.inputIds !== 'attention_mask') {
       feeds.attention_mask = intTensor(inputType(session, 'attention_mask'), B, S, () => 1);
     }
-    const fetches = [g.outputs.logits];
+    const st = g.statistics;
+    if (stats && st) {
+      feeds[st.targetIds] = intTensor('int64', B, S, (b, i) => stats.targets[b][i]);
+      feeds[st.topK] = new ort.Tensor('int64', BigInt64Array.from([BigInt(Math.max(1, stats.topK))]), [1]);
+    }
+    // With in-graph statistics the logits stay inside ONNX Runtime.
+    const fetches = stats && st ? [st.targetLogprob, st.greater, st.entropy, st.topIds, st.topLogprobs] : [g.outputs.logits];
     if (all && g.outputs.hiddenStates) fetches.push(g.outputs.hiddenStates);
     if (all && g.outputs.attentions) fetches.push(g.outputs.attentions);
     const run = this.queue.then(() => {
@@ -297,6 +305,22 @@ export class Engine {
       }
       return t;
     };
+    if (stats && st) {
+      return {
+        logits: new Float32Array(0),
+        hidden: null,
+        attentions: null,
+        dims: {},
+        stats: {
+          logprob: out[st.targetLogprob].data as Float32Array,
+          greater: out[st.greater].data as Float32Array,
+          entropy: out[st.entropy].data as Float32Array,
+          topIds: out[st.topIds].data as BigInt64Array,
+          topLogprobs: out[st.topLogprobs].data as Float32Array,
+          k: out[st.topIds].dims[2],
+        },
+      };
+    }
     const lt = get(g.outputs.logits)!;
     const ht = all ? get(g.outputs.hiddenStates) : null;
     const at = all ? get(g.outputs.attentions) : null;
@@ -342,6 +366,8 @@ export class Engine {
       }
     }
     // The graph must take the full context the manifest promises (position embeddings, masks).
+    // Graphs that LM Probe built itself (with in-graph statistics) take their model's positions.
+    if (m.graph.statistics) return;
     const N = m.contextLength;
     let full;
     try {
@@ -378,25 +404,25 @@ export class Engine {
     const groups: Window[][] = [];
     for (let w0 = 0; w0 < windows.length; w0 += batch) groups.push(windows.slice(w0, w0 + batch));
     // Windows of one batch share a length (all are full length but a lone short one).
+    const inGraph = this.pack.manifest.graph.statistics !== undefined;
     const start = (group: Window[]) => {
       const rows = group.map((w) => [bos, ...ids.slice(w.start, w.start + w.length - 1)]);
-      const p = this.exec(session, rows, false);
+      const targets = inGraph ? group.map((w) => ids.slice(w.start, w.start + w.length)) : undefined;
+      const p = this.exec(session, rows, false, targets ? { targets, topK } : undefined);
       p.catch(() => undefined); // awaited below; not an unhandled rejection if we stop early
       return p;
     };
-    // Pipelined: ONNX Runtime computes batch k+1 on its threads while we reduce batch k here.
+    // onnxruntime-node runs a session on this thread: the batches run one after the other.
     checkCancel(opts.signal);
-    let next = start(groups[0]);
     for (let k = 0; k < groups.length; k++) {
       const group = groups[k];
-      const { logits } = await next;
+      const { logits, stats } = await start(group);
       checkCancel(opts.signal);
-      if (k + 1 < groups.length) next = start(groups[k + 1]);
       const S = group[0].length;
       group.forEach((w, b) => {
         for (let t = w.scoreFrom; t < w.scoreTo; t++) {
-          const i = t - w.start; // position in the window; the logits there predict ids[t]
-          const r = rowStats(logits, (b * S + i) * V, V, ids[t], topK, tokenText);
+          const i = t - w.start; // position in the window; its prediction is of ids[t]
+          const r = stats ? statsRow(stats, b * S + i, topK, tokenText) : rowStats(logits, (b * S + i) * V, V, ids[t], topK, tokenText);
           if (Number.isNaN(r.nats)) {
             throw new ProbeError('RUNTIME', `the ${direction} model produced NaN logits at token ${t} (model pack ${this.pack.dir})`);
           }
@@ -409,6 +435,29 @@ export class Engine {
     }
     return { scores, nats };
   }
+}
+
+interface InGraphStats {
+  logprob: Float32Array;
+  greater: Float32Array;
+  entropy: Float32Array;
+  topIds: BigInt64Array;
+  topLogprobs: Float32Array;
+  k: number;
+}
+
+/** rowStats() from the graph's own statistics of row r. */
+function statsRow(s: InGraphStats, r: number, topK: number, tokenText: (id: number) => string): RowStats {
+  const lp = s.logprob[r];
+  const top = [];
+  for (let j = 0; j < Math.min(topK, s.k); j++) {
+    const id = Number(s.topIds[r * s.k + j]);
+    top.push({ id, text: tokenText(id), prob: Math.exp(s.topLogprobs[r * s.k + j]) });
+  }
+  return {
+    nats: -lp,
+    score: { surprisalBits: -lp / Math.LN2, rank: 1 + s.greater[r], entropyBits: Math.max(0, s.entropy[r]) / Math.LN2, top },
+  };
 }
 
 interface ScoredSequence {
@@ -438,7 +487,8 @@ function intTensor(type: string, B: number, S: number, at: (b: number, i: number
 
 function checkNames(pack: LoadedPack, direction: Direction, s: Session): void {
   const g = pack.manifest.graph;
-  const extra = s.inputNames.filter((n) => n !== g.inputs.inputIds && n !== 'attention_mask');
+  const statInputs: string[] = g.statistics ? [g.statistics.targetIds, g.statistics.topK] : [];
+  const extra = s.inputNames.filter((n) => n !== g.inputs.inputIds && n !== 'attention_mask' && !statInputs.includes(n));
   if (extra.length) {
     throw new ProbeError(
       'BAD_PACK',
@@ -455,7 +505,7 @@ function checkNames(pack: LoadedPack, direction: Direction, s: Session): void {
       `model pack ${pack.dir}: field "graph.inputs.inputIds": expected an input of the ${direction} graph (it has ${s.inputNames.map((n) => JSON.stringify(n)).join(', ')}), got ${JSON.stringify(g.inputs.inputIds)}`,
     );
   }
-  for (const [key, name] of Object.entries(g.outputs)) {
+  for (const [key, name] of [...Object.entries(g.outputs), ...Object.entries(g.statistics ?? {}).filter(([k]) => !['targetIds', 'topK'].includes(k))]) {
     if (name && !s.outputNames.includes(name)) {
       throw new ProbeError(
         'BAD_PACK',

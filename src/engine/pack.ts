@@ -5,6 +5,7 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { ProbeError } from './errors';
 import { PackTokenizer } from './tokenizer';
 import type { PackInfo } from './schema';
+import type { StatNames } from './hf/statistics';
 
 export interface PackManifest {
   format: 'lm-probe-pack';
@@ -18,6 +19,8 @@ export interface PackManifest {
   graph: {
     inputs: { inputIds: string };
     outputs: { logits: string; hiddenStates: string | null; attentions: string | null };
+    /** In-graph per-token statistics (graphs that LM Probe builds; src/engine/hf/statistics.ts). */
+    statistics?: StatNames;
   };
   forward: string;
   backward?: string;

@@ -1,0 +1,136 @@
+// A small writer of ONNX graphs over onnx-proto (the official onnx.proto compiled with protobufjs).
+// Node names are generated; every op call returns the names of its outputs. Weights are external
+// data: an initializer names a file beside the .onnx and a byte range in it, so ONNX Runtime reads
+// them straight from the (linked) safetensors file and the protobuf stays small (no 2 GB limit).
+import { onnx } from 'onnx-proto';
+import type { TensorInfo } from './safetensors';
+
+export type Attr = number | number[] | string | { floats: number[] } | { float: number };
+export const FLOAT = onnx.TensorProto.DataType.FLOAT;
+export const INT64 = onnx.TensorProto.DataType.INT64;
+const DTYPE = { F32: onnx.TensorProto.DataType.FLOAT, F16: onnx.TensorProto.DataType.FLOAT16, BF16: onnx.TensorProto.DataType.BFLOAT16 };
+
+function attribute(name: string, v: Attr): onnx.IAttributeProto {
+  const T = onnx.AttributeProto.AttributeType;
+  if (typeof v === 'string') return { name, type: T.STRING, s: Buffer.from(v, 'utf8') };
+  if (Array.isArray(v)) return { name, type: T.INTS, ints: v };
+  if (typeof v === 'number') return { name, type: T.INT, i: v };
+  if ('floats' in v) return { name, type: T.FLOATS, floats: v.floats };
+  return { name, type: T.FLOAT, f: v.float };
+}
+
+type Dim = number | string;
+
+function valueInfo(name: string, elemType: number, dims: Dim[] | null): onnx.IValueInfoProto {
+  const shape = dims ? { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } : undefined;
+  return { name, type: { tensorType: { elemType, ...(shape ? { shape } : {}) } } };
+}
+
+export class GraphBuilder {
+  private readonly nodes: onnx.INodeProto[] = [];
+  private readonly inits: onnx.ITensorProto[] = [];
+  private readonly inputs: onnx.IValueInfoProto[] = [];
+  private readonly outputs: onnx.IValueInfoProto[] = [];
+  private readonly consts = new Map<string, string>();
+  private readonly weights = new Map<string, string>();
+  private n = 0;
+
+  /** @param weightFile maps a weight's real file path to its name beside the .onnx (the cache's link). */
+  constructor(private readonly weightFile: (file: string) => string) {}
+
+  private fresh(base: string): string {
+    return `${base}_${this.n++}`;
+  }
+
+  op(type: string, inputs: string[], attrs: Record<string, Attr> = {}, nOut = 1): string[] {
+    const outs = Array.from({ length: nOut }, () => this.fresh(type.toLowerCase()));
+    this.nodes.push({
+      name: this.fresh('n_' + type),
+      opType: type,
+      input: inputs,
+      output: outs,
+      attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
+    });
+    return outs;
+  }
+
+  /** One-output op. */
+  o(type: string, inputs: string[], attrs: Record<string, Attr> = {}): string {
+    return this.op(type, inputs, attrs)[0];
+  }
+
+  /** Renames a value to a graph output name (Identity). */
+  output(value: string, name: string, elemType: number, dims: Dim[] | null): void {
+    this.nodes.push({ name: this.fresh('n_out'), opType: 'Identity', input: [value], output: [name] });
+    this.outputs.push(valueInfo(name, elemType, dims));
+  }
+
+  input(name: string, elemType: number, dims: Dim[]): string {
+    this.inputs.push(valueInfo(name, elemType, dims));
+    return name;
+  }
+
+  /** An input with a default value (an initializer of the same name): callers may leave it out. */
+  inputWithDefault(name: string, values: number[], dims: number[], dynamicDims: Dim[]): string {
+    this.inputs.push(valueInfo(name, INT64, dynamicDims));
+    this.inits.push({ name, dataType: INT64, dims, int64Data: values });
+    return name;
+  }
+
+  /** A small constant (deduplicated by value). */
+  constF(values: number[], dims: number[] = [values.length]): string {
+    return this.constant(FLOAT, values, dims);
+  }
+
+  constI(values: number[], dims: number[] = [values.length]): string {
+    return this.constant(INT64, values, dims);
+  }
+
+  private constant(type: number, values: number[], dims: number[]): string {
+    const key = `${type}|${dims.join(',')}|${values.join(',')}`;
+    let name = this.consts.get(key);
+    if (!name) {
+      name = this.fresh(type === FLOAT ? 'cf' : 'ci');
+      const t: onnx.ITensorProto = { name, dataType: type, dims };
+      if (type === FLOAT) t.rawData = new Uint8Array(Float32Array.from(values).buffer);
+      else t.int64Data = values;
+      this.inits.push(t);
+      this.consts.set(key, name);
+    }
+    return name;
+  }
+
+  /**
+   * A weight as float32: the external initializer, cast when stored as F16/BF16. ONNX Runtime folds
+   * the Cast (and a Transpose after it) once when the session is created.
+   */
+  weight(t: TensorInfo): string {
+    let name = this.weights.get(t.name);
+    if (name) return name;
+    const raw = 'w:' + t.name;
+    this.inits.push({
+      name: raw,
+      dataType: DTYPE[t.dtype],
+      dims: t.shape,
+      dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+      externalData: [
+        { key: 'location', value: this.weightFile(t.file) },
+        { key: 'offset', value: String(t.offset) },
+        { key: 'length', value: String(t.byteLength) },
+      ],
+    });
+    name = t.dtype === 'F32' ? raw : this.o('Cast', [raw], { to: FLOAT });
+    this.weights.set(t.name, name);
+    return name;
+  }
+
+  encode(name: string): Uint8Array {
+    const model = onnx.ModelProto.create({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 17 }],
+      producerName: 'lm-probe',
+      graph: { name, node: this.nodes, initializer: this.inits, input: this.inputs, output: this.outputs },
+    });
+    return onnx.ModelProto.encode(model).finish();
+  }
+}

@@ -1,0 +1,57 @@
+// The graphs LM Probe builds from Hugging Face folders, against an independent numpy reference
+// (scripts/hf_reference.py, written from the architectures' papers and transformers' conventions):
+// random-weight folders of each family (test/fixtures/hf/*, scripts/make-hf-fixtures.py).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { loadHfModel } from '../../src/engine/hf/source';
+
+process.env.LM_PROBE_CACHE_DIR = mkdtempSync(join(tmpdir(), 'lm-probe-cache-'));
+const ROOT = join(__dirname, '..', 'fixtures', 'hf');
+
+interface Reference {
+  inputIds: number[][];
+  logits: number[];
+  hiddenStates: number[];
+  attentions: number[];
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length, 'lengths differ');
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+for (const name of readdirSync(ROOT).filter((n) => existsSync(join(ROOT, n, 'reference.json')))) {
+  test(`${name}: built graph = numpy reference (logits, hidden states, attentions) within 1e-4`, async () => {
+    const ref = JSON.parse(readFileSync(join(ROOT, name, 'reference.json'), 'utf8')) as Reference;
+    const m = await loadHfModel(join(ROOT, name));
+    const s = await ort.InferenceSession.create(m.graphs.forward, { executionProviders: ['cpu'] });
+    try {
+      const ids = ref.inputIds;
+      const feeds = { input_ids: new ort.Tensor('int64', BigInt64Array.from(ids.flat().map(BigInt)), [ids.length, ids[0].length]) };
+      const out = await s.run(feeds, ['logits', 'hidden_states', 'attentions']);
+      const errs = {
+        logits: maxAbsDiff(out.logits.data as Float32Array, ref.logits),
+        hidden: maxAbsDiff(out.hidden_states.data as Float32Array, ref.hiddenStates),
+        attentions: maxAbsDiff(out.attentions.data as Float32Array, ref.attentions),
+      };
+      if (process.env.LM_PROBE_TEST_VERBOSE) console.log(name, errs, Math.max(...ref.logits.map(Math.abs)));
+      for (const [k, v] of Object.entries(errs)) assert.ok(v < 1e-4, `${name} ${k}: max abs difference ${v}`);
+      const head = await ort.InferenceSession.create(m.graphs.head, { executionProviders: ['cpu'] });
+      const L = m.spec.layers;
+      const T = ids[0].length;
+      const D = m.spec.width;
+      const last = (out.hidden_states.data as Float32Array).slice(L * T * D, (L + 1) * T * D);
+      const hl = await head.run({ hidden: new ort.Tensor('float32', last, [T, D]) });
+      assert.ok(maxAbsDiff(hl.logits.data as Float32Array, out.logits.data as Float32Array) < 1e-4, 'head(hidden_states[L]) = logits');
+      await head.release();
+    } finally {
+      await s.release();
+    }
+  });
+}
