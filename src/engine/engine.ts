@@ -277,9 +277,9 @@ export class Engine {
       feeds.attention_mask = intTensor(inputType(session, 'attention_mask'), B, S, () => 1);
     }
     const st = g.statistics;
-    if (stats && st) {
-      feeds[st.targetIds] = intTensor('int64', B, S, (b, i) => stats.targets[b][i]);
-      feeds[st.topK] = new ort.Tensor('int64', BigInt64Array.from([BigInt(Math.max(1, stats.topK))]), [1]);
+    if (st) {
+      feeds[st.targetIds] = intTensor('int64', B, S, (b, i) => (stats ? stats.targets[b][i] : 0));
+      feeds[st.topK] = new ort.Tensor('int64', BigInt64Array.from([BigInt(Math.max(1, stats?.topK ?? 1))]), [1]);
     }
     // With in-graph statistics the logits stay inside ONNX Runtime.
     const fetches = stats && st ? [st.targetLogprob, st.greater, st.entropy, st.topIds, st.topLogprobs] : [g.outputs.logits];

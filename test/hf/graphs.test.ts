@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { loadHfModel } from '../../src/engine/hf/source';
+import { builtFeeds } from './feeds';
 
 process.env.LM_PROBE_CACHE_DIR = mkdtempSync(join(tmpdir(), 'lm-probe-cache-'));
 const ROOT = join(__dirname, '..', 'fixtures', 'hf');
@@ -33,8 +34,7 @@ for (const name of readdirSync(ROOT).filter((n) => existsSync(join(ROOT, n, 'ref
     const s = await ort.InferenceSession.create(m.graphs.forward, { executionProviders: ['cpu'] });
     try {
       const ids = ref.inputIds;
-      const feeds = { input_ids: new ort.Tensor('int64', BigInt64Array.from(ids.flat().map(BigInt)), [ids.length, ids[0].length]) };
-      const out = await s.run(feeds, ['logits', 'hidden_states', 'attentions']);
+      const out = await s.run(builtFeeds(ids), ['logits', 'hidden_states', 'attentions']);
       const errs = {
         logits: maxAbsDiff(out.logits.data as Float32Array, ref.logits),
         hidden: maxAbsDiff(out.hidden_states.data as Float32Array, ref.hiddenStates),

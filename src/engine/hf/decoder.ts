@@ -27,7 +27,8 @@ class Decoder {
 
   linear(x: string, l: Linear): string {
     const w = this.g.weight(l.w);
-    const y = this.g.o('MatMul', [x, l.layout === 'inOut' ? w : this.g.o('Transpose', [w], { perm: [1, 0] })]);
+    // x W^T without a transposed copy of W: ONNX Runtime's FusedMatMul reads W as stored.
+    const y = l.layout === 'inOut' ? this.g.o('MatMul', [x, w]) : this.g.op('FusedMatMul', [x, w], { transB: 1 }, 1, 'com.microsoft')[0];
     return l.b ? this.g.o('Add', [y, this.g.weight(l.b)]) : y;
   }
 

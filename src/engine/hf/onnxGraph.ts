@@ -34,6 +34,7 @@ export class GraphBuilder {
   private readonly consts = new Map<string, string>();
   private readonly weights = new Map<string, string>();
   private n = 0;
+  private readonly domains = new Set<string>();
 
   /** @param weightFile maps a weight's real file path to its name beside the .onnx (the cache's link). */
   constructor(private readonly weightFile: (file: string) => string) {}
@@ -42,11 +43,13 @@ export class GraphBuilder {
     return `${base}_${this.n++}`;
   }
 
-  op(type: string, inputs: string[], attrs: Record<string, Attr> = {}, nOut = 1): string[] {
+  op(type: string, inputs: string[], attrs: Record<string, Attr> = {}, nOut = 1, domain = ''): string[] {
     const outs = Array.from({ length: nOut }, () => this.fresh(type.toLowerCase()));
+    if (domain) this.domains.add(domain);
     this.nodes.push({
       name: this.fresh('n_' + type),
       opType: type,
+      domain,
       input: inputs,
       output: outs,
       attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
@@ -67,13 +70,6 @@ export class GraphBuilder {
 
   input(name: string, elemType: number, dims: Dim[]): string {
     this.inputs.push(valueInfo(name, elemType, dims));
-    return name;
-  }
-
-  /** An input with a default value (an initializer of the same name): callers may leave it out. */
-  inputWithDefault(name: string, values: number[], dims: number[], dynamicDims: Dim[]): string {
-    this.inputs.push(valueInfo(name, INT64, dynamicDims));
-    this.inits.push({ name, dataType: INT64, dims, int64Data: values });
     return name;
   }
 
@@ -127,7 +123,7 @@ export class GraphBuilder {
   encode(name: string): Uint8Array {
     const model = onnx.ModelProto.create({
       irVersion: 8,
-      opsetImport: [{ domain: '', version: 17 }],
+      opsetImport: [{ domain: '', version: 17 }, ...[...this.domains].map((domain) => ({ domain, version: 1 }))],
       producerName: 'lm-probe',
       graph: { name, node: this.nodes, initializer: this.inits, input: this.inputs, output: this.outputs },
     });

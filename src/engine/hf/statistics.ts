@@ -17,9 +17,9 @@ export const STAT_NAMES = {
 export type StatNames = typeof STAT_NAMES;
 
 export function appendStatistics(g: GraphBuilder, logits: string): void {
-  // Defaults let a run that fetches only the contract outputs leave these two inputs out.
-  const target = g.inputWithDefault(STAT_NAMES.targetIds, [0], [1, 1], ['batch', 'seq']);
-  const k = g.inputWithDefault(STAT_NAMES.topK, [1], [1], [1]);
+  // Two more inputs, which every run feeds (onnxruntime-node ignores feeds for initializer defaults).
+  const target = g.input(STAT_NAMES.targetIds, INT64, ['batch', 'seq']);
+  const k = g.input(STAT_NAMES.topK, INT64, [1]);
   const lsm = g.o('LogSoftmax', [logits], { axis: -1 });
   const t = g.o('Unsqueeze', [target, g.constI([-1])]);
   const last = g.constI([-1]);

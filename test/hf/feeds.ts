@@ -1,0 +1,13 @@
+import * as ort from 'onnxruntime-node';
+
+/** Feeds of a built forward graph for rows of ids (the statistics' inputs get placeholder targets). */
+export function builtFeeds(rows: number[][]): Record<string, ort.Tensor> {
+  const B = rows.length;
+  const S = rows[0].length;
+  const ids = new ort.Tensor('int64', BigInt64Array.from(rows.flat().map(BigInt)), [B, S]);
+  return {
+    input_ids: ids,
+    lm_probe_target_ids: new ort.Tensor('int64', new BigInt64Array(B * S), [B, S]),
+    lm_probe_top_k: new ort.Tensor('int64', BigInt64Array.from([1n]), [1]),
+  };
+}
