@@ -78,13 +78,11 @@ class Reader {
   }
 
   num(field: string, fallback?: number): number {
-    const v = this.c[field] ?? fallback;
+    // transformers 5 keeps rope_theta inside rope_parameters
+    const rp = this.c.rope_parameters as Record<string, unknown> | undefined;
+    const v = this.c[field] ?? (field === 'rope_theta' && rp ? rp.rope_theta : undefined) ?? fallback;
     if (typeof v !== 'number' || !Number.isFinite(v)) this.fail(field, 'a number');
     return v;
-  }
-
-  first(...fields: string[]): string {
-    return fields.find((f) => this.c[f] !== undefined && this.c[f] !== null) ?? fields[0];
   }
 
   t(name: string, shape: number[]): TensorInfo {
@@ -137,7 +135,7 @@ function invFreq(dim: number, base: number): number[] {
 
 function scaledInvFreq(r: Reader, dim: number, base: number): number[] {
   const inv = invFreq(dim, base);
-  const s = r.c.rope_scaling as Record<string, unknown> | null | undefined;
+  const s = (r.c.rope_scaling ?? r.c.rope_parameters) as Record<string, unknown> | null | undefined;
   if (!s) return inv;
   const type = (s.rope_type ?? s.type) as string;
   if (type === 'default') return inv;
@@ -206,9 +204,10 @@ function neox(r: Reader): DecoderSpec {
   const hd = D / H;
   const act = (r.c.hidden_act as string) ?? 'gelu';
   if (!['gelu', 'gelu_new', 'gelu_fast', 'gelu_pytorch_tanh'].includes(act)) r.fail('hidden_act', '"gelu"');
-  const pct = r.num('rotary_pct', (r.c.partial_rotary_factor as number) ?? 1);
+  const rp = (r.c.rope_parameters ?? {}) as Record<string, unknown>;
+  const pct = r.num('rotary_pct', ((r.c.partial_rotary_factor ?? rp.partial_rotary_factor) as number) ?? 1);
   const rd = Math.floor(hd * pct);
-  const theta = r.num(r.first('rotary_emb_base', 'rope_theta'), 10000);
+  const theta = r.c.rotary_emb_base !== undefined ? r.num('rotary_emb_base') : r.num('rope_theta', 10000);
   const blocks: BlockWeights[] = [];
   for (let l = 0; l < L; l++) {
     const b = `gpt_neox.layers.${l}.`;
