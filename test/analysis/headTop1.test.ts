@@ -4,14 +4,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { onnx } from 'onnx-proto';
 import { Engine } from '../../src/engine/engine';
-import { appendToGraph, headTop1, releaseHeadTop1 } from '../../src/engine/analysis/headTop1';
+import { fusedHeadBytes, headTop1, releaseHeadTop1 } from '../../src/engine/analysis/headTop1';
 import { runHead } from '../../src/engine/analysis/host';
 import { top1Rows } from '../../src/engine/analysis/futureLens';
 
 const ROOT = resolve(__dirname, '..', '..');
 
-for (const pack of [join(ROOT, 'test', 'fixtures', 'tiny-gpt'), join(ROOT, 'models', 'default')]) {
+for (const pack of [join(ROOT, 'test', 'fixtures', 'tiny-gpt'), join(ROOT, 'models', 'default'), join(ROOT, 'test', 'fixtures', 'hf', 'llama-gqa')]) {
   test(`head + top-1 in one run equals head, then top-1 in JavaScript (${pack.split('/').slice(-2).join('/')})`, async () => {
     const engine = await Engine.open(pack, { providers: ['cpu'] });
     try {
@@ -34,10 +35,12 @@ for (const pack of [join(ROOT, 'test', 'fixtures', 'tiny-gpt'), join(ROOT, 'mode
   });
 }
 
-test('appendToGraph: only the graph field grows; other fields are kept byte for byte', () => {
+test('fusedHeadBytes: the head keeps its own outputs and gains the top-1 ones (onnx-proto round trip)', () => {
   const head = readFileSync(join(ROOT, 'test', 'fixtures', 'tiny-gpt', 'head.onnx'));
-  const out = appendToGraph(head, [0x0a, 0x00]); // one empty node
-  assert.ok(out.length === head.length + 2 || out.length === head.length + 3);
-  assert.throws(() => appendToGraph(Uint8Array.from([0x08]), []), /truncated/);
-  assert.throws(() => appendToGraph(Uint8Array.from([0x08, 0x07]), []), /no graph/);
+  const before = onnx.ModelProto.decode(head).graph!;
+  const after = onnx.ModelProto.decode(fusedHeadBytes(head, before.output[0].name!)).graph!;
+  assert.deepEqual(after.output.map((o) => o.name), [...before.output.map((o) => o.name), 'lm_probe_top1_id', 'lm_probe_top1_prob']);
+  assert.equal(after.initializer.length, before.initializer.length);
+  assert.deepEqual(after.node.slice(0, before.node.length).map((n) => n.opType), before.node.map((n) => n.opType));
+  assert.throws(() => fusedHeadBytes(Uint8Array.from([0x08]), 'logits'));
 });

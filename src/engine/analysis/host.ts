@@ -5,6 +5,7 @@ import type { Direction } from '../schema';
 import { ProbeError } from '../errors';
 import { createSession, firstLine, normalizeProviders, ort, type Session } from '../runtime';
 import { releaseHeadTop1 } from './headTop1';
+import { FLOAT, GraphBuilder, INT64 } from '../hf/onnxGraph';
 
 export interface RunOutputLike {
   logits: Float32Array;
@@ -66,17 +67,22 @@ const HELPER_OPTIONS: ort.InferenceSession.SessionOptions = {
   extra: { session: { intra_op: { allow_spinning: '0' } } },
 };
 
-// A two-node ONNX graph, z = transpose(x, [0, 2, 1]) @ y for x [B, T, D], y [B, T, N] -> z [B, D, N],
-// built with onnx.helper (opset 13) and kept here as bytes: ONNX Runtime's matrix product is
-// tens of times faster than a JavaScript loop for accumulating the probes' X'X and X'Y.
-const XTY_MODEL =
-  'CAcSCGxtLXByb2JlOpIBCiMKAXgSAnh0IglUcmFuc3Bvc2UqDwoEcGVybUAAQAJAAaABBwoSCgJ4dAoBeRIBeiIGTWF0TXVsEgN4dHlaGgoBeBIVChMIARIPCgMSAUIKAxIBVAoDEgFEWhoKAXkSFQoTCAESDwoDEgFCCgMSAVQKAxIBTmIaCgF6EhUKEwgBEg8KAxIBQgoDEgFECgMSAU5CBAoAEA0=';
+// A two-node ONNX graph, z = transpose(x, [0, 2, 1]) @ y for x [B, T, D], y [B, T, N] -> z [B, D, N]:
+// ONNX Runtime's matrix product is tens of times faster than a JavaScript loop for accumulating the
+// probes' X'X and X'Y.
+function xtyModel(): Uint8Array {
+  const g = new GraphBuilder();
+  const x = g.input('x', FLOAT, ['B', 'T', 'D']);
+  const y = g.input('y', FLOAT, ['B', 'T', 'N']);
+  g.output(g.o('MatMul', [g.o('Transpose', [x], { perm: [0, 2, 1] }), y]), 'z', FLOAT, ['B', 'D', 'N']);
+  return g.encode('xty');
+}
 let xty: Promise<ort.InferenceSession> | null = null;
 
 /** x'y batched: x [B, T, D], y [B, T, N] (float32) -> [B, D, N]. */
 export async function batchedXtY(x: Float32Array, y: Float32Array, B: number, T: number, D: number, N: number): Promise<Float32Array> {
   if (!xty) {
-    xty = ort.InferenceSession.create(Buffer.from(XTY_MODEL, 'base64'), HELPER_OPTIONS);
+    xty = ort.InferenceSession.create(xtyModel(), HELPER_OPTIONS);
     xty.catch(() => (xty = null));
   }
   const s = await xty;
@@ -84,17 +90,22 @@ export async function batchedXtY(x: Float32Array, y: Float32Array, B: number, T:
   return out.z.data as Float32Array;
 }
 
-// y = x @ a + b for x [B, T, D], a [B, D, N], b [B, 1, N] -> y [B, T, N] (MatMul and Add, opset 13,
-// built with onnx.helper and kept as bytes): the probes' maps applied to a window's states in one
-// run, with no transposes or bias loops in JavaScript.
-const AFFINE_MODEL =
-  'CAcSADqeAQoSCgF4CgFhEgJ4YSIGTWF0TXVsCg8KAnhhCgFiEgF5IgNBZGQSCGxtLXByb2JlWhoKAXgSFQoTCAESDwoDEgFCCgMSAVQKAxIBRFoaCgFhEhUKEwgBEg8KAxIBQgoDEgFECgMSAU5aGQoBYhIUChIIARIOCgMSAUIKAggBCgMSAU5iGgoBeRIVChMIARIPCgMSAUIKAxIBVAoDEgFOQgQKABAN';
+// y = x @ a + b for x [B, T, D], a [B, D, N], b [B, 1, N] -> y [B, T, N]: the probes' maps applied
+// to a window's states in one run, with no transposes or bias loops in JavaScript.
+function affineModel(): Uint8Array {
+  const g = new GraphBuilder();
+  const x = g.input('x', FLOAT, ['B', 'T', 'D']);
+  const a = g.input('a', FLOAT, ['B', 'D', 'N']);
+  const b = g.input('b', FLOAT, ['B', 1, 'N']);
+  g.output(g.o('Add', [g.o('MatMul', [x, a]), b]), 'y', FLOAT, ['B', 'T', 'N']);
+  return g.encode('affine');
+}
 let affine: Promise<ort.InferenceSession> | null = null;
 
 /** x a + b batched: x [B, T, D], a [B, D, N], b [B, N] (float32) -> [B, T, N]. */
 export async function batchedAffine(x: Float32Array, a: Float32Array, b: Float32Array, B: number, T: number, D: number, N: number): Promise<Float32Array> {
   if (!affine) {
-    affine = ort.InferenceSession.create(Buffer.from(AFFINE_MODEL, 'base64'), HELPER_OPTIONS);
+    affine = ort.InferenceSession.create(affineModel(), HELPER_OPTIONS);
     affine.catch(() => (affine = null));
   }
   const s = await affine;
@@ -102,17 +113,22 @@ export async function batchedAffine(x: Float32Array, a: Float32Array, b: Float32
   return out.y.data as Float32Array;
 }
 
-// Top-1 of each row of logits [N, V] and its softmax probability, in ONNX Runtime (opset 13):
-// i = ArgMax(z), p = ReduceMax(Softmax(z)). Its vectorized Softmax is about twice as fast as the
-// ReduceLogSumExp this graph used before (same ids; probabilities within float32 rounding). Ties go
-// to the first index, as in top1Rows. Built with a few lines of protobuf encoding, kept as bytes.
-const TOP1_MODEL =
-  'CAcSCGxtLXByb2JlOr4BCiwKAXoSAWkiBkFyZ01heCoLCgRheGlzGAGgAQIqDwoIa2VlcGRpbXMYAKABAgocCgF6EgFzIgdTb2Z0bWF4KgsKBGF4aXMYAaABAgovCgFzEgFwIglSZWR1Y2VNYXgqCwoEYXhlc0ABoAEHKg8KCGtlZXBkaW1zGACgAQISBHRvcDFaFQoBehIQCg4IARIKCgMSAU4KAxIBVmIQCgFpEgsKCQgHEgUKAxIBTmIQCgFwEgsKCQgBEgUKAxIBTkIECgAQDQ==';
+// Top-1 of each row of logits [N, V] and its softmax probability, in ONNX Runtime:
+// i = ArgMax(z), p = ReduceMax(Softmax(z)). Its vectorized Softmax is about twice as fast as a
+// ReduceLogSumExp (same ids; probabilities within float32 rounding). Ties go to the first index,
+// as in top1Rows.
+function top1Model(): Uint8Array {
+  const g = new GraphBuilder();
+  const z = g.input('z', FLOAT, ['N', 'V']);
+  g.output(g.o('ArgMax', [z], { axis: 1, keepdims: 0 }), 'i', INT64, ['N']);
+  g.output(g.o('ReduceMax', [g.o('Softmax', [z], { axis: 1 })], { axes: [1], keepdims: 0 }), 'p', FLOAT, ['N']);
+  return g.encode('top1');
+}
 let top1: Promise<ort.InferenceSession> | null = null;
 
 export async function top1Logits(logits: Float32Array, N: number, V: number, ids: Int32Array, probs: Float32Array): Promise<void> {
   if (!top1) {
-    top1 = ort.InferenceSession.create(Buffer.from(TOP1_MODEL, 'base64'), HELPER_OPTIONS);
+    top1 = ort.InferenceSession.create(top1Model(), HELPER_OPTIONS);
     top1.catch(() => (top1 = null));
   }
   const s = await top1;

@@ -1,12 +1,13 @@
 // The ONNX graphs of a decoder-only transformer, from a DecoderSpec: the forward graph (the pack
 // contract: input_ids [B,S] -> logits [B,S,V], hidden_states [L+1,B,S,D], attentions [L,B,H,S,S],
-// plus the per-token statistics of statistics.ts) and the head graph (hidden [N,D] -> logits [N,V]).
+// plus the per-token statistics of statistics.ts) and the head graph (hidden [N,D] -> logits [N,V],
+// plus the top-1 outputs of the probes' decode).
 // hidden_states[l] is the residual stream after block l before the final norm, as in our own packs,
 // so that head(hidden_states[L]) = logits. Attention is written out (q k^T, mask, softmax) so that
 // its probabilities are a real output; ONNX Runtime only computes the outputs a run fetches.
 import type { BlockWeights, DecoderSpec, Linear, Norm } from './architectures';
 import { FLOAT, GraphBuilder, INT64 } from './onnxGraph';
-import { appendStatistics } from './statistics';
+import { appendStatistics, appendTop1 } from './statistics';
 
 export const GRAPH_NAMES = {
   inputIds: 'input_ids',
@@ -173,6 +174,9 @@ export function buildForward(s: DecoderSpec, weightFile: (file: string) => strin
 export function buildHead(s: DecoderSpec, weightFile: (file: string) => string): Uint8Array {
   const g = new GraphBuilder(weightFile);
   const h = g.input(GRAPH_NAMES.headInput, FLOAT, ['n', s.width]);
-  g.output(new Decoder(g, s).unembed(h), GRAPH_NAMES.headOutput, FLOAT, ['n', s.vocabSize]);
+  const logits = new Decoder(g, s).unembed(h);
+  g.output(logits, GRAPH_NAMES.headOutput, FLOAT, ['n', s.vocabSize]);
+  // The probes' decode (analysis/headTop1.ts) fetches these; a plain head run does not compute them.
+  appendTop1(g, logits);
   return g.encode(`${s.modelType}-head`);
 }

@@ -37,7 +37,9 @@ export class GraphBuilder {
   private readonly domains = new Set<string>();
 
   /** @param weightFile maps a weight's real file path to its name beside the .onnx (the cache's link). */
-  constructor(private readonly weightFile: (file: string) => string) {}
+  constructor(private readonly weightFile: (file: string) => string = () => {
+    throw new Error('this graph has no weight files');
+  }) {}
 
   private fresh(base: string): string {
     return `${base}_${this.n++}`;
@@ -118,6 +120,19 @@ export class GraphBuilder {
     name = t.dtype === 'F32' ? raw : this.o('Cast', [raw], { to: FLOAT });
     this.weights.set(t.name, name);
     return name;
+  }
+
+  /** An existing model with this builder's nodes, constants, inputs and outputs appended to its graph. */
+  appendTo(model: Uint8Array): Uint8Array {
+    const m = onnx.ModelProto.decode(model);
+    const g = m.graph;
+    if (!g) throw new Error('the model has no graph');
+    g.node.push(...this.nodes.map((n) => onnx.NodeProto.create(n)));
+    g.initializer.push(...this.inits.map((t) => onnx.TensorProto.create(t)));
+    g.input.push(...this.inputs.map((v) => onnx.ValueInfoProto.create(v)));
+    g.output.push(...this.outputs.map((v) => onnx.ValueInfoProto.create(v)));
+    for (const domain of this.domains) if (!m.opsetImport.some((o) => o.domain === domain)) m.opsetImport.push(onnx.OperatorSetIdProto.create({ domain, version: 1 }));
+    return onnx.ModelProto.encode(m).finish();
   }
 
   encode(name: string): Uint8Array {
