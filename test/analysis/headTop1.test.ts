@@ -37,8 +37,8 @@ for (const pack of [join(ROOT, 'test', 'fixtures', 'tiny-gpt'), join(ROOT, 'mode
 
 test('fusedHeadBytes: the head keeps its own outputs and gains the top-1 ones (onnx-proto round trip)', () => {
   const head = readFileSync(join(ROOT, 'test', 'fixtures', 'tiny-gpt', 'head.onnx'));
-  const before = onnx.ModelProto.decode(head).graph!;
-  const after = onnx.ModelProto.decode(fusedHeadBytes(head, before.output[0].name!)).graph!;
+  const before = onnx.ModelProto.decode(head).graph as onnx.GraphProto;
+  const after = onnx.ModelProto.decode(fusedHeadBytes(head, before.output[0].name as string)).graph as onnx.GraphProto;
   assert.deepEqual(after.output.map((o) => o.name), [...before.output.map((o) => o.name), 'lm_probe_top1_id', 'lm_probe_top1_prob']);
   assert.equal(after.initializer.length, before.initializer.length);
   assert.deepEqual(after.node.slice(0, before.node.length).map((n) => n.opType), before.node.map((n) => n.opType));

@@ -43,7 +43,7 @@ function fusedSession(engine: AnalysisEngine): Promise<ort.InferenceSession | nu
               extra: { session: { intra_op: { allow_spinning: '0' } } },
             };
             const bytes = readFileSync(file);
-            const graph = onnx.ModelProto.decode(bytes).graph;
+            const graph = onnx.ModelProto.decode(bytes).graph as onnx.GraphProto | null; // decoded: arrays, never undefined
             // Heads that LM Probe builds carry the top-1 outputs already (and external weights, which
             // a session made from bytes could not find): open them by path.
             if (graph?.output.some((o) => o.name === OUT_ID)) return ort.InferenceSession.create(file, options);

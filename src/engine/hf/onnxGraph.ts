@@ -125,8 +125,8 @@ export class GraphBuilder {
   /** An existing model with this builder's nodes, constants, inputs and outputs appended to its graph. */
   appendTo(model: Uint8Array): Uint8Array {
     const m = onnx.ModelProto.decode(model);
-    const g = m.graph;
-    if (!g) throw new Error('the model has no graph');
+    if (!m.graph) throw new Error('the model has no graph');
+    const g = m.graph as onnx.GraphProto; // decoded: every repeated field is an array
     g.node.push(...this.nodes.map((n) => onnx.NodeProto.create(n)));
     g.initializer.push(...this.inits.map((t) => onnx.TensorProto.create(t)));
     g.input.push(...this.inputs.map((v) => onnx.ValueInfoProto.create(v)));
