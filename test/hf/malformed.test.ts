@@ -2,7 +2,7 @@
 // tensor or the config field, and what was expected.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readHeader, readWeights } from '../../src/engine/hf/safetensors';
@@ -138,4 +138,28 @@ test('pair.json: bad format, a missing folder, tokenizers that differ, a context
   writeFileSync(join(p, 'bw', 'tokenizer.json'), JSON.stringify(tok));
   put({ format: 'lm-probe-pair', formatVersion: 1, forward: 'fw', backward: 'bw' });
   await assert.rejects(openModel(p), /tokenizers differ: a pair must share one tokenizer/);
+});
+
+test('a model too large for this machine is refused with its size and the memory it needs', async () => {
+  const d = copyFixture('gpt2-tiny', 'huge');
+  const cfg = JSON.parse(readFileSync(join(d, 'config.json'), 'utf8')) as Record<string, unknown>;
+  const st = readFileSync(join(d, 'model.safetensors'));
+  const n = Number(st.readBigUInt64LE(0));
+  const header = JSON.parse(st.subarray(8, 8 + n).toString('utf8')) as Record<string, { shape: number[]; data_offsets: number[] }>;
+  const data = st.subarray(8 + n);
+  // The embedding of a 2^31-token vocabulary (128 GB of F32) at the end of a sparse file: no disk used.
+  const V = 2 ** 31;
+  const wte = header['transformer.wte.weight'];
+  const D = wte.shape[1];
+  wte.shape = [V, D];
+  wte.data_offsets = [data.length, data.length + V * D * 4];
+  const h = Buffer.from(JSON.stringify(header));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(h.length));
+  const path = join(d, 'model.safetensors');
+  writeFileSync(path, Buffer.concat([len, h, data]));
+  truncateSync(path, 8 + h.length + wte.data_offsets[1]);
+  writeFileSync(join(d, 'config.json'), JSON.stringify({ ...cfg, vocab_size: V }));
+  await assert.rejects(loadHfModel(d), /34\.\d\dB parameters need about \d+\.\d GB of memory in float32 on the CPU, and this machine has/);
+  rmSync(d, { recursive: true, force: true });
 });
