@@ -13,6 +13,7 @@ import { formatTable } from './format';
 import { formatCorpus, runCorpus } from './corpus';
 import { SingleBar } from 'cli-progress';
 import { ANALYSIS_COMMANDS, ANALYSIS_USAGE } from './commands/analysis';
+import { MODELS_COMMAND, MODELS_USAGE } from './commands/models';
 import { common, engineOptions, intOption, write, type Command, type Values } from './options';
 
 function version(): string {
@@ -28,10 +29,13 @@ const USAGE = `lm-probe: what a language model makes of your text (forward and b
 Usage:
   lm-probe probe  [--model DIR] [--json] [--top K] [--summary] (--text "..." | FILE | -)
   lm-probe corpus [--model DIR] [--json] [--resamples N] [--seed S] FILE...
+  lm-probe models [--json] [FOLDER...]
   lm-probe help | --help | --version
 
 Common options:
-  --model DIR        model pack folder (default: models/default of this package)
+  --model PATH       a model pack folder, a Hugging Face model folder (config.json, safetensors,
+                     tokenizer.json; probed forward only) or a pair (pair.json, or a folder holding
+                     one); default: models/default of this package. lm-probe models lists them
   --providers LIST   execution providers in order, comma-separated (default: the best bundled
                      one for this machine, then cpu)
   --json             print the result as JSON (probe: the ProbeResult) and nothing else on stdout
@@ -45,7 +49,7 @@ corpus options:
   --resamples N      bootstrap resamples for delta's 95% interval (default 1000); resampled
                      units are the files when there are 10 or more, else blocks of one context
   --seed S           bootstrap seed (default 1)
-${ANALYSIS_USAGE}
+${ANALYSIS_USAGE}${MODELS_USAGE}
 Exit codes:
   0 success   1 runtime failure   2 usage error   3 bad input text   4 bad or missing model pack
   130 cancelled (Ctrl-C)
@@ -157,6 +161,7 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   ...ANALYSIS_COMMANDS,
+  models: MODELS_COMMAND,
 };
 
 function reportFallbacks(engine: Engine): void {
