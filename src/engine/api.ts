@@ -33,4 +33,9 @@ export interface EngineOptions {
    * it (the CLI sets this: each run is a new process, and a failing WebGPU prints to stderr).
    */
   rememberProviderFailures?: boolean;
+  /**
+   * Compute the per-token statistics inside the graph (default true): a pack's graphs get them
+   * appended when they open (src/engine/packStatistics.ts); false reduces the logits in JavaScript.
+   */
+  inGraphStatistics?: boolean;
 }

@@ -2,6 +2,7 @@
 import { ProbeError, isProbeError } from './errors';
 import { defaultPackDir, type LoadedPack } from './pack';
 import { openModel } from './modelSource';
+import { graphSources } from './packStatistics';
 import { createSession, firstLine, normalizeProviders, ort, type Session } from './runtime';
 import { planWindows, rowStats, type RowStats, type Window } from './surprisal';
 import { PROBE_RESULT_VERSION, type Direction, type ProbeResult, type ProbeToken, type TokenScore } from './schema';
@@ -58,20 +59,32 @@ export class Engine {
       }
       throw e;
     }
+    try {
+      return await Engine.openSessions(pack, opts, opts.inGraphStatistics !== false);
+    } catch (e) {
+      // Appending the statistics must never cost a user their pack: open the graphs as they are.
+      if (opts.inGraphStatistics === false || pack.manifest.graph.statistics || !isProbeError(e) || e.code !== 'BAD_PACK') throw e;
+      return Engine.openSessions(pack, opts, false);
+    }
+  }
+
+  private static async openSessions(loaded: LoadedPack, opts: EngineOptions, withStatistics: boolean): Promise<Engine> {
     const t0 = performance.now();
+    const sources = graphSources(loaded, withStatistics);
+    const pack = sources.pack;
     const providers = normalizeProviders(opts.providers);
     const sessions: Partial<Record<Direction, Session>> = {};
     let provider = 'cpu';
     let fallbacks: { provider: string; error: string }[] = [];
     try {
       for (const dirn of ['forward', 'backward'] as const) {
-        const file = pack.files[dirn];
-        if (!file) continue;
+        const source = sources[dirn];
+        if (!source) continue;
         // The backward graph starts on the provider the forward one got (or a later one).
         const list = dirn === 'forward' ? providers : providers.slice(providers.indexOf(provider));
         let opened;
         try {
-          opened = await createSession(file, list, { rememberFailures: opts.rememberProviderFailures });
+          opened = await createSession(source, list, { rememberFailures: opts.rememberProviderFailures });
         } catch (e) {
           throw new ProbeError('BAD_PACK', `model pack ${pack.dir}: field "${dirn}": ONNX Runtime cannot load ${pack.manifest[dirn]}: ${firstLine(e)}`);
         }
@@ -366,8 +379,8 @@ export class Engine {
       }
     }
     // The graph must take the full context the manifest promises (position embeddings, masks).
-    // Graphs that LM Probe built itself (with in-graph statistics) take their model's positions.
-    if (m.graph.statistics) return;
+    // Graphs that LM Probe built itself take their model's positions.
+    if (this.pack.built) return;
     const N = m.contextLength;
     let full;
     try {

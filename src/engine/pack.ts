@@ -36,6 +36,8 @@ export interface LoadedPack {
   files: { tokenizer: string; forward: string; backward: string | null; head: string | null; probes: string | null };
   tokenizer: PackTokenizer;
   info: PackInfo;
+  /** True for graphs LM Probe built itself (src/engine/hf): their contract is known, not checked. */
+  built?: boolean;
 }
 
 /** The package root (the folder with lm-probe's package.json), from a bundle in dist/ or from src/. */

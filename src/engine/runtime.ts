@@ -119,7 +119,7 @@ function knownFailure(provider: string, useDisk: boolean): string | undefined {
 }
 
 /** Creates a session on the first provider of `providers` that starts. */
-export async function createSession(modelPath: string, providers: string[], opts: { rememberFailures?: boolean } = {}): Promise<OpenedSession> {
+export async function createSession(modelPath: string | Uint8Array, providers: string[], opts: { rememberFailures?: boolean } = {}): Promise<OpenedSession> {
   const fallbacks: { provider: string; error: string }[] = [];
   let lastError: unknown = null;
   for (const provider of providers) {
@@ -129,7 +129,7 @@ export async function createSession(modelPath: string, providers: string[], opts
       continue;
     }
     try {
-      const session = await ort.InferenceSession.create(modelPath, sessionOptions(provider));
+      const session = typeof modelPath === 'string' ? await ort.InferenceSession.create(modelPath, sessionOptions(provider)) : await ort.InferenceSession.create(modelPath, sessionOptions(provider));
       return { session, provider, fallbacks };
     } catch (e) {
       lastError = e;

@@ -146,6 +146,7 @@ function asPack(fw: HfModel, bw: HfModel | null, name: string, contextLength: nu
     files: { tokenizer: fw.tokenizerFile, forward: fw.graphs.forward, backward: bw ? bw.graphs.forward : null, head: fw.graphs.head, probes: null },
     tokenizer: fw.tokenizer,
     info,
+    built: true,
   };
 }
 
