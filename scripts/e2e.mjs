@@ -7,17 +7,22 @@
 // back to the editor, the heatmap switch, the
 // progress notification of a ~20,000-token probe (and that VS Code stays responsive), killing the
 // engine process mid-probe (the next probe works), cancelling, and a full 20,000-token probe; then
-// the main steps again in a light theme. Screenshots of each step go to test-results/e2e/.
+// the main steps again in a light theme; "Choose model..." lists a Hugging Face cache (HF_HOME of
+// the code-server process points at a temp cache holding a copy of a test/fixtures/hf model and an
+// unsupported one), refuses the unsupported one, and probes the other: forward only on every
+// surface. Screenshots of each step go to test-results/e2e/.
 // Runs the real engine (no mocks) on models/default, or test/fixtures/markov-pack when
 // models/default is absent. Exits non-zero on failure; the last line is "e2e: N passed, M failed".
 //
-// Options (environment): E2E_PACK=DIR probes with that pack; E2E_SKIP_PACKAGE=1 reuses the newest *.vsix; E2E_SKIP_BIG=1 skips the
+// Options (environment): E2E_PACK=DIR probes with that pack; E2E_HF_MODEL=DIR is the Hugging Face folder put in the
+// temp cache (default: the first of test/fixtures/hf/{qwen2-tiny,neox-tiny,llama-gqa,gpt2-tiny}, else models/default-hf/forward); E2E_SKIP_PACKAGE=1 reuses the newest *.vsix; E2E_SKIP_BIG=1 skips the
 // 20,000-token steps; E2E_HEADED=1 shows the browser (needs a display).
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 
 const root = resolve(new URL('..', import.meta.url).pathname);
@@ -133,6 +138,40 @@ if (packDir) {
   }
 }
 
+// A Hugging Face cache as huggingface_hub writes it (blobs by hash, snapshots of symlinks, refs/main),
+// found through HF_HOME in code-server's environment: a supported model (a copy of a fixture) with
+// two revisions, and a model of an architecture LM Probe does not build (listed, refused on pick).
+const hfHome = join(tmp, 'hf-home');
+const hfSource = [process.env.E2E_HF_MODEL, ...['qwen2-tiny', 'neox-tiny', 'llama-gqa', 'gpt2-tiny'].map((n) => join(root, 'test/fixtures/hf', n)), join(root, 'models/default-hf/forward')]
+  .filter(Boolean)
+  .map((d) => resolve(d))
+  .find((d) => existsSync(join(d, 'config.json')));
+const hfRepo = `lm-probe-test/${basename(hfSource === join(root, 'models/default-hf/forward') ? 'default-hf-forward' : hfSource)}`;
+const hfModelType = JSON.parse(readFileSync(join(hfSource, 'config.json'), 'utf8')).model_type;
+function hfCacheRepo(repo, revisions, main) {
+  const dir = join(hfHome, 'hub', `models--${repo.replace('/', '--')}`);
+  mkdirSync(join(dir, 'blobs'), { recursive: true });
+  mkdirSync(join(dir, 'refs'), { recursive: true });
+  for (const [rev, files] of Object.entries(revisions)) {
+    const snap = join(dir, 'snapshots', rev);
+    mkdirSync(snap, { recursive: true });
+    for (const [name, body] of Object.entries(files)) {
+      const blob = join(dir, 'blobs', createHash('sha256').update(body).digest('hex'));
+      writeFileSync(blob, body);
+      symlinkSync(relative(snap, blob), join(snap, name));
+    }
+  }
+  writeFileSync(join(dir, 'refs', 'main'), main);
+}
+{
+  const files = Object.fromEntries(['config.json', 'model.safetensors', 'tokenizer.json'].map((f) => [f, readFileSync(join(hfSource, f))]));
+  const oldRev = '1'.repeat(40), rev = 'e2e0'.padEnd(40, 'a');
+  hfCacheRepo(hfRepo, { [oldRev]: { 'config.json': files['config.json'] }, [rev]: files }, rev);
+  const bert = { ...files, 'config.json': JSON.stringify({ model_type: 'bert', architectures: ['BertForMaskedLM'] }) };
+  hfCacheRepo('google/bert-tiny', { ['b'.repeat(40)]: bert }, 'b'.repeat(40));
+  log(`Hugging Face cache ${hfHome}/hub: ${hfRepo} (a copy of ${relative(root, hfSource)}, ${hfModelType}), google/bert-tiny (unsupported)`);
+}
+
 log(`install ${vsix} into ${extDir}`);
 execFileSync(process.execPath, [csEntry, '--user-data-dir', userData, '--extensions-dir', extDir, '--install-extension', resolve(vsix)], { stdio: 'inherit' });
 
@@ -147,8 +186,14 @@ const cs = spawn(
   process.execPath,
   [csEntry, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
     '--user-data-dir', userData, '--extensions-dir', extDir, ws],
-  { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+  { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: csEnv() },
 );
+function csEnv() {
+  const env = { ...process.env, HF_HOME: hfHome };
+  delete env.HF_HUB_CACHE;
+  delete env.HUGGINGFACE_HUB_CACHE;
+  return env;
+}
 const csLog = [];
 cs.stdout.on('data', (d) => csLog.push(String(d)));
 cs.stderr.on('data', (d) => csLog.push(String(d)));
@@ -532,6 +577,104 @@ async function probeSampleAndCheck(theme) {
   });
 }
 
+const bundledName = bundledPack ? JSON.parse(readFileSync(join(root, 'models/default/manifest.json'), 'utf8')).name : null;
+const pickerRow = (text) => page.locator('.quick-input-list .monaco-list-row', { hasText: text }).first();
+
+/** "Choose model..." and the bundled pack's row (its description says "bundled"). */
+async function chooseBundled() {
+  await palette('LM Probe: Choose model...');
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: bundledName }).filter({ hasText: /· bundled/ }).first();
+  await row.waitFor({ timeout: 20_000 });
+  await row.click();
+  await notification(new RegExp(`using model "${bundledName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"`), 60_000);
+}
+
+/** Opens "Choose model..." and waits until the search is over (the Hugging Face cache rows are there). */
+async function openModelPicker() {
+  await palette('LM Probe: Choose model...');
+  await pickerRow(hfRepo).waitFor({ timeout: 20_000 });
+  await until(async () => (await page.locator('.quick-input-widget').innerText()).includes('Browse for a model folder') && !(await page.locator('.quick-input-widget').innerText()).includes('Searching'), 'the model search is over', 20_000);
+  await sleep(300);
+}
+
+async function chooseModelFromHfCache() {
+  const shortName = hfRepo;
+  await step('"LM Probe: Choose model..." lists the Hugging Face cache (HF_HOME), marks an unsupported model and refuses it with the reason', async () => {
+    // back to a dark theme for these screenshots
+    await palette('Preferences: Color Theme');
+    await page.locator('.quick-input-widget input').fill('Dark Modern');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Dark Modern' }).first().waitFor({ timeout: 10_000 });
+    await page.keyboard.press('Enter');
+    await page.locator('.monaco-workbench.vs-dark').waitFor({ timeout: 20_000 });
+    await sleep(800);
+    await openModelPicker();
+    const widget = await page.locator('.quick-input-widget').innerText();
+    for (const w of ['Hugging Face cache', 'Browse for a model folder', 'Browse for a pair file', bundledName ?? '']) expect(widget.includes(w), `the picker lacks "${w}": ${widget}`);
+    const hfRow = (await pickerRow(hfRepo).innerText()).replace(/\s+/g, ' ');
+    expect(hfRow.includes(hfModelType) && /parameters/.test(hfRow) && /MB/.test(hfRow) && /forward only/.test(hfRow) && hfRow.includes('snapshots'), `the cache row: ${hfRow}`);
+    const bertRow = (await pickerRow('google/bert-tiny').innerText()).replace(/\s+/g, ' ');
+    expect(/not supported/.test(bertRow) && /model_type "bert" is not supported/.test(bertRow), `the unsupported row: ${bertRow}`);
+    log(`  picker: ${hfRow} | ${bertRow.slice(0, 160)}`);
+    await shot('hf-01-choose-model-list');
+    await pickerRow('google/bert-tiny').click();
+    const refusedToast = await notification(/google\/bert-tiny cannot be used: model_type "bert" is not supported; supported: gpt2/, 10_000);
+    await sleep(800); // the toast's fade-in
+    await shot('hf-02-unsupported-refused');
+    await refusedToast.hover();
+    await refusedToast.locator('.codicon-notifications-clear, .codicon-close').first().click().catch(() => {});
+  });
+
+  await step(`"LM Probe: Choose model..." → ${shortName} (Hugging Face cache): probes forward only, and the status bar, hover and panel say so`, async () => {
+    await openModelPicker();
+    await pickerRow(hfRepo).click();
+    const used = await notification(new RegExp(`using model "${shortName.replace('/', '\\/')}".*forward only: this model has no backward twin`), 120_000).catch(async (e) => {
+      const err = await page.locator('.notifications-toasts .notification-toast').allInnerTexts().catch(() => []);
+      throw new Error(`the engine did not open the Hugging Face folder (${err.join(' | ').replace(/\s+/g, ' ').slice(0, 400) || e.message})`);
+    });
+    log(`  ${(await used.innerText()).split('\n')[0]}`);
+    await until(async () => /forward only/.test(await lmStatus().innerText()) && (await lmStatus().innerText()).includes(shortName), `the status bar names ${shortName}, forward only`, 20_000);
+    await openFile('sample.md');
+    await page.keyboard.press('Control+Home');
+    for (let i = 0; i < 2; i++) await page.keyboard.press('ArrowDown');
+    for (let i = 0; i < 8; i++) await page.keyboard.press('Shift+ArrowDown');
+    await palette('LM Probe: Probe selection');
+    await waitDecorations(5, 120_000);
+    await until(async () => (await panel().locator('#summary').innerText()).includes(shortName), `the panel's summary names ${shortName}`, 60_000);
+    await until(async () => !/%|…/.test(await lmStatus().innerText()), 'the status bar shows the result', 60_000);
+    const status = (await lmStatus().innerText()).replace(/\s+/g, ' ');
+    expect(status.includes(shortName) && /forward only/.test(status) && !/Δ/.test(status), `status bar: ${status}`);
+    const summary = await panel().locator('#summary').innerText();
+    expect(/Forward only/.test(summary) && /no backward twin/.test(summary), `the summary has no forward-only note: ${summary}`);
+    expect(!/Backward/.test(summary) && !/Δ asymmetry/.test(summary), `the summary shows backward metrics: ${summary}`);
+    const topHead = await panel().locator('#top thead').innerText();
+    expect(!/bw bits/.test(topHead), `the most-surprising table has a backward column: ${topHead}`);
+    log(`  status bar: ${status}; summary: ${summary.replace(/\s+/g, ' ')}`);
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('ArrowLeft');
+    await sleep(500);
+    await shot('hf-03-probed-forward-only');
+    const text = await hoverTokensUntil((t) => t.includes('forward only'), 1 / 3, 7);
+    expect(/forward only: this model has no backward twin/.test(text) && !/backward top/.test(text), `hover: ${text}`);
+    log(`  hover: ${text.replace(/\s+/g, ' ').slice(0, 200)}`);
+    await shot('hf-04-hover-forward-only');
+    await page.mouse.move(700, 880);
+    // the backward heatmap is unavailable: it says so and colors forward surprisal
+    await palette('LM Probe: Switch heatmap: backward');
+    await notification(/Backward surprisal is unavailable \(forward only: this model has no backward twin\)/, 10_000);
+    await until(async () => /unavailable/.test(await panel().locator('#legend').innerText()), 'the legend says the backward heatmap is unavailable', 10_000);
+    expect((await decorated().count()) > 0, 'no decorations with the backward measure on a forward-only model');
+    await shot('hf-05-backward-heatmap-falls-back');
+    await palette('LM Probe: Switch heatmap: forward');
+  });
+
+  if (bundledPack) {
+    await step('"LM Probe: Choose model..." → the bundled pack again', async () => {
+      await chooseBundled();
+      await until(async () => !(await lmStatus().innerText()).includes(shortName), 'the status bar no longer names the cache model', 20_000);
+    });
+  }
+}
+
 try {
   await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(ws)}`);
   await step('VS Code (code-server) starts with the extension installed', async () => {
@@ -840,30 +983,35 @@ try {
   });
 
   if (bundledPack) {
-    await step('"LM Probe: Choose model pack...": a folder without manifest.json is refused, another pack probes, "Bundled default pack" restores', async () => {
+    await step('"LM Probe: Choose model...": a folder that is no model is refused, another pack (browsed to) probes, the bundled pack restores', async () => {
       const packs = join(ws, 'packs');
       cpSync(join(root, 'test/fixtures/tiny-gpt'), join(packs, 'tiny-gpt'), { recursive: true });
       mkdirSync(join(packs, 'not-a-pack'), { recursive: true });
       const tinyName = JSON.parse(readFileSync(join(packs, 'tiny-gpt', 'manifest.json'), 'utf8')).name;
       const input = page.locator('.quick-input-widget input');
       const chooseFolder = async (dir, shotName) => {
-        await palette('LM Probe: Choose model pack...');
-        const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Choose a folder' }).first();
+        await palette('LM Probe: Choose model...');
+        const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Browse for a model folder' }).first();
         await row.waitFor({ timeout: 10_000 });
         await row.click();
         // code-server's open dialog is VS Code's simple file dialog: a path input and an OK button.
         await until(async () => (await input.inputValue()).startsWith('/'), 'the folder dialog shows a path');
-        await input.fill(dir);
-        await sleep(400);
+        // The dialog fills in its starting folder asynchronously: type the path until it sticks.
+        await sleep(300);
+        for (let i = 0; i < 5; i++) {
+          await input.fill(dir);
+          await sleep(400);
+          if ((await input.inputValue()).replace(/\/$/, '') === dir) break;
+        }
         if (shotName) await shot(shotName);
-        const ok = page.locator('.quick-input-widget .monaco-button', { hasText: /^(OK|Use this model pack)$/ }).first();
+        const ok = page.locator('.quick-input-widget .monaco-button', { hasText: /^(OK|Use this model)$/ }).first();
         if (await ok.isVisible().catch(() => false)) await ok.click();
         else await page.keyboard.press('Enter');
       };
       await chooseFolder(join(packs, 'not-a-pack'));
-      await notification(/has no manifest\.json/);
+      await notification(/is not a model LM Probe can open/);
       await chooseFolder(join(packs, 'tiny-gpt'), 'hc-02-choose-pack-dialog');
-      const used = await notification(new RegExp(`using pack "${tinyName}"`), 60_000);
+      const used = await notification(new RegExp(`using model "${tinyName}"`), 60_000);
       log(`  ${(await used.innerText()).split('\n')[0]}`);
       await until(async () => (await lmStatus().innerText()).includes(tinyName), `the status bar names ${tinyName}`, 20_000);
       // the next probe runs on the chosen pack
@@ -879,12 +1027,7 @@ try {
       expect((await card('importance').count()) === 1 && (await card('geometry').count()) === 1, 'importance and geometry cards on the other pack');
       await shot('hc-03-other-pack-probed');
       // back to the bundled pack
-      await palette('LM Probe: Choose model pack...');
-      const bundled = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Bundled default pack' }).first();
-      await bundled.waitFor({ timeout: 10_000 });
-      await bundled.click();
-      const bundledName = JSON.parse(readFileSync(join(root, 'models/default/manifest.json'), 'utf8')).name;
-      await notification(new RegExp(`using pack "${bundledName}"`), 60_000);
+      await chooseBundled();
       await palette('LM Probe: Probe selection');
       await until(async () => !(await panel().locator('#summary').innerText()).includes(tinyName) && !/%|…/.test(await lmStatus().innerText()), 'the summary is the bundled pack\'s again', 60_000);
       const status = await lmStatus().innerText();
@@ -892,6 +1035,8 @@ try {
       log(`  back on the bundled pack: ${status.replace(/\s+/g, ' ')}`);
     });
   }
+
+  await chooseModelFromHfCache();
 
   await step('no Content-Security-Policy violations in the panel', async () => {
     expect(consoleErrors.length === 0, consoleErrors.join('\n'));

@@ -10,6 +10,8 @@ import type { Chart } from 'chart.js';
 import type { ProbeResult } from '../src/engine/schema';
 import type { AnalysesStatus, FromWebview, PanelSettings, ResultSource, ToWebview } from '../src/vscode/panel/protocol';
 import { bucketOf, bucketsOf, mostSurprising, MEASURES, type Measure } from '../src/vscode/heatmap';
+import { effectiveMeasure, FORWARD_ONLY, hasBackward, measureFallbackNote } from '../src/vscode/forwardOnly';
+import { modelLine, summaryMetrics, summaryNote, type SummaryMetric } from '../src/vscode/panel/summary';
 import { registeredAnalyses, type AnalysisContext } from './analyses/index';
 import './analyses/all';
 import { injectStyles } from './analyses/dom';
@@ -75,11 +77,13 @@ const legendEl = h('section', { id: 'legend', class: 'card' });
 const tokensEl = h('section', { id: 'tokens', class: 'card' });
 const lineCanvas = h('canvas', { id: 'lineChart', 'aria-label': 'Surprisal per token' });
 const scatterCanvas = h('canvas', { id: 'scatterChart', 'aria-label': 'Forward against backward surprisal' });
+const chartsNote = h('p', { class: 'muted forward-only' }, `Forward surprisal only (${FORWARD_ONLY}).`);
 const chartsEl = h(
   'section',
   { id: 'charts', class: 'card' },
   h('h2', {}, 'Surprisal per token'),
   h('div', { class: 'chart' }, lineCanvas),
+  chartsNote,
   h('h2', { id: 'scatterTitle' }, 'Forward vs backward'),
   h('div', { class: 'chart square', id: 'scatterBox' }, scatterCanvas),
 );
@@ -127,38 +131,34 @@ function setStatus(kind: 'busy' | 'error' | 'none', message = '', progress?: { d
 }
 
 function renderSummary(r: ProbeResult): void {
-  const s = r.summary;
-  const item = (label: string, value: string, title = '', cls = '') => h('div', { class: `metric ${cls}`, title }, h('div', { class: 'label' }, label), h('div', { class: 'value' }, value));
-  const delta = s.delta == null ? '–' : `${s.delta >= 0 ? '+' : ''}${s.delta.toFixed(4)}`;
+  const item = (m: SummaryMetric) => h('div', { class: `metric ${m.cls}`, title: m.title }, h('div', { class: 'label' }, m.label), h('div', { class: 'value' }, m.value));
   const where = source ? `${source.file}:${source.line}` : '';
+  // A model without a backward twin has no Backward or Δ metric: a note says so instead.
+  const note = summaryNote(r);
   summaryEl.replaceChildren(
     h('h2', {}, 'Summary', h('span', { class: 'where', title: 'Probed text' }, where)),
-    h(
-      'div',
-      { class: 'metrics' },
-      item('Tokens', String(s.tokenCount), 'Tokens in the probed text', 'tokens'),
-      item('Forward', `${f(s.forward.meanNats)} nats`, 'Mean forward log-perplexity: −ln p(token | text before), per token', 'fw'),
-      item('Backward', s.backward ? `${f(s.backward.meanNats)} nats` : '–', 'Mean backward log-perplexity: −ln q(token | text after), per token', 'bw'),
-      item('Δ asymmetry', delta, 'Δ = (L_bw − L_fw) / ((L_bw + L_fw)/2)  (Papadopoulos et al. 2024)', 'delta'),
-      item('Provider', r.runtime.provider, r.runtime.fallbacks.map((x) => `${x.provider} failed: ${x.error}`).join('\n') || 'Execution provider that ran the models', 'provider'),
-      item('Latency', `${Math.round(r.runtime.ms)} ms`, `${r.runtime.windows} window(s) per direction; model loading ${Math.round(r.runtime.loadMs)} ms`, 'latency'),
-    ),
-    h('div', { class: 'pack' }, `pack ${r.pack.name} · ${r.pack.layers} layers · width ${r.pack.width} · vocab ${r.pack.vocabSize} · context ${r.pack.contextLength}`),
+    h('div', { class: 'metrics' }, ...summaryMetrics(r).map(item)),
+    h('div', { class: 'pack' }, modelLine(r)),
+    ...(note ? [h('p', { class: 'muted note forward-only', role: 'note' }, h('strong', {}, note.strong), note.text)] : []),
     ...(r.warnings.length ? [h('ul', { class: 'warnings' }, ...r.warnings.map((w) => h('li', {}, w)))] : []),
   );
 }
 
-function renderLegend(): void {
-  const b = bucketsOf(settings.measure);
+function renderLegend(r: ProbeResult): void {
+  const bw = hasBackward(r);
+  const measure = effectiveMeasure(settings.measure, bw);
+  const fallback = measureFallbackNote(settings.measure, bw);
+  const b = bucketsOf(measure);
   const th = settings.thresholds;
   const label = (i: number) => {
-    if (settings.measure === 'forward' || settings.measure === 'backward') {
+    if (measure === 'forward' || measure === 'backward') {
       return i === 0 ? `< ${th[0]} bits` : i === b.length - 1 ? `≥ ${th[i - 1]} bits` : `${th[i - 1]}–${th[i]} bits`;
     }
     return b[i].label;
   };
   legendEl.replaceChildren(
-    h('h2', {}, `Heatmap: ${MEASURE_LABEL[settings.measure]}`),
+    h('h2', {}, `Heatmap: ${MEASURE_LABEL[measure]}`),
+    ...(fallback ? [h('p', { class: 'muted note fallback', role: 'note' }, fallback)] : []),
     b.length
       ? h('div', { class: 'legend' }, ...b.map((x, i) => {
           const sw = h('span', { class: 'swatch' });
@@ -172,7 +172,8 @@ function renderLegend(): void {
 function renderTokens(r: ProbeResult): void {
   const strip = h('div', { class: 'strip', role: 'list' });
   const n = Math.min(STRIP_MAX, r.tokens.length);
-  const colors = bucketsOf(settings.measure).map((b) => heatColor(b.color, settings.colors));
+  const measure = effectiveMeasure(settings.measure, hasBackward(r));
+  const colors = bucketsOf(measure).map((b) => heatColor(b.color, settings.colors));
   const frag = document.createDocumentFragment();
   for (let i = 0; i < n; i++) {
     const t = r.tokens[i];
@@ -181,7 +182,7 @@ function renderTokens(r: ProbeResult): void {
     span.dataset.i = String(i);
     span.setAttribute('role', 'listitem');
     span.textContent = t.text.replace(/\r\n|\n|\r/g, '⏎\n').replace(/\t/g, '⇥');
-    const b = bucketOf(t, settings.measure, settings.thresholds);
+    const b = bucketOf(t, measure, settings.thresholds);
     if (b >= 0) span.style.background = colors[b];
     span.title = `#${i} ${visible(t.text)} · fw ${f(t.forward.surprisalBits, 2)} bits${t.backward ? ` · bw ${f(t.backward.surprisalBits, 2)} bits` : ''} · rank ${t.forward.rank}`;
     frag.append(span);
@@ -200,10 +201,15 @@ function renderTokens(r: ProbeResult): void {
 
 function renderTop(r: ProbeResult): void {
   const idx = mostSurprising(r.tokens, 10);
+  const bw = hasBackward(r);
   const table = h(
     'table',
     {},
-    h('thead', {}, h('tr', {}, h('th', {}, '#'), h('th', {}, 'token'), h('th', { class: 'num' }, 'fw bits'), h('th', { class: 'num' }, 'bw bits'), h('th', { class: 'num' }, 'rank'))),
+    h(
+      'thead',
+      {},
+      h('tr', {}, h('th', {}, '#'), h('th', {}, 'token'), h('th', { class: 'num' }, 'fw bits'), ...(bw ? [h('th', { class: 'num' }, 'bw bits')] : []), h('th', { class: 'num' }, 'rank')),
+    ),
     h(
       'tbody',
       {},
@@ -215,7 +221,7 @@ function renderTop(r: ProbeResult): void {
           h('td', {}, String(i)),
           h('td', {}, h('code', {}, visible(t.text))),
           h('td', { class: 'num' }, f(t.forward.surprisalBits, 2)),
-          h('td', { class: 'num' }, t.backward ? f(t.backward.surprisalBits, 2) : '–'),
+          ...(bw ? [h('td', { class: 'num' }, t.backward ? f(t.backward.surprisalBits, 2) : '–')] : []),
           h('td', { class: 'num' }, String(t.forward.rank)),
         );
       }),
@@ -240,6 +246,7 @@ function renderCharts(r: ProbeResult): void {
   const sc = scatterChart(scatterCanvas, r, c, reveal);
   document.getElementById('scatterBox')!.hidden = !sc;
   document.getElementById('scatterTitle')!.hidden = !sc;
+  chartsNote.hidden = hasBackward(r);
   if (sc) charts.push(sc);
 }
 
@@ -335,7 +342,7 @@ function renderAll(): void {
     return;
   }
   renderSummary(result);
-  renderLegend();
+  renderLegend(result);
   renderTokens(result);
   renderTop(result);
   renderCharts(result);

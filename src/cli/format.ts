@@ -98,8 +98,9 @@ export function formatTable(r: ProbeResult, opts: { summaryOnly?: boolean } = {}
 export function formatSummary(r: ProbeResult): string[] {
   const s = r.summary;
   const out = [
-    `pack      ${r.pack.name} (${r.pack.dir})`,
-    `tokens    ${s.tokenCount} in ${r.runtime.windows} window${r.runtime.windows === 1 ? '' : 's'} per direction`,
+    // A model without a backward twin says so here, and its table and summary have no empty columns or lines.
+    `pack      ${r.pack.name} (${r.pack.dir})${s.backward ? '' : ' · forward only: this model has no right-to-left twin'}`,
+    `tokens    ${s.tokenCount} in ${r.runtime.windows} window${r.runtime.windows === 1 ? '' : 's'}${s.backward ? ' per direction' : ''}`,
     `forward   ${s.forward.meanNats.toFixed(4)} nats/token (${(s.forward.meanNats / Math.LN2).toFixed(3)} bits)`,
   ];
   if (s.backward) out.push(`backward  ${s.backward.meanNats.toFixed(4)} nats/token (${(s.backward.meanNats / Math.LN2).toFixed(3)} bits)`);

@@ -11,6 +11,8 @@ import { paragraphAt } from './text';
 import { fitProbesOnWorkspace } from './fitProbes';
 import { cancelAnalyses, cancelAnalysesByUser, startAnalyses } from './analyses';
 import { wantsAnalyses } from './progressive';
+import { chooseModel } from './chooseModel';
+import { FORWARD_ONLY, hasBackward, measureFallbackNote, needsBackward } from './forwardOnly';
 
 /** Shows a notification only for probes that take longer than this (model loading, long texts). */
 const NOTIFY_AFTER_MS = 400;
@@ -37,18 +39,28 @@ export function registerCommands(ctx: Ctx): void {
     if (ctx.running) ctx.running.abort();
     else if (!cancelAnalysesByUser(ctx)) void vscode.window.showInformationMessage('LM Probe: no probe is running.');
   });
-  reg('lmProbe.choosePack', () => choosePack(ctx));
+  reg('lmProbe.choosePack', () => chooseModel(ctx));
   reg('lmProbe.showPanel', () => ctx.panel.show(false));
   reg('lmProbe.export', () => exportResults(ctx));
   reg('lmProbe.switchHeatmap', async () => {
     const current = ctx.config.measure;
+    const last = ctx.store.last?.result;
+    const fwOnly = !!last && !hasBackward(last);
     const pick = await vscode.window.showQuickPick(
-      MEASURES.map((m) => ({ label: MEASURE_LABEL[m], description: m === current ? 'current' : undefined, m })),
+      MEASURES.map((m) => {
+        const notes = [m === current ? 'current' : '', fwOnly && needsBackward(m) ? `unavailable: ${FORWARD_ONLY} (shows forward)` : ''].filter(Boolean);
+        return { label: MEASURE_LABEL[m], description: notes.join(' · ') || undefined, m };
+      }),
       { placeHolder: 'LM Probe: color the probed text by...' },
     );
     if (pick) await ctx.config.setMeasure(pick.m);
   });
   for (const m of MEASURES) reg(`lmProbe.heatmap.${m}`, () => ctx.config.setMeasure(m));
+  ctx.subscriptions.push(
+    ctx.config.onDidChange((c) => {
+      if (c.heatmap) explainMeasure(ctx);
+    }),
+  );
   reg('lmProbe.fitProbes', () => fitProbesOnWorkspace(ctx));
   reg('lmProbe.restartEngine', () => {
     ctx.running?.abort();
@@ -176,7 +188,7 @@ export async function probeSelection(ctx: Ctx, again?: { uri: vscode.Uri; start:
     const moved = trackRange({ start, end: start + text.length }, changes);
     if (!moved) {
       void vscode.window.showWarningMessage('LM Probe: the text changed while it was being probed; probe it again.');
-      ctx.status.idle(result.pack.name, result.runtime.provider);
+      ctx.status.idle(result.pack, result.runtime.provider);
       ctx.panel.idle();
       return;
     }
@@ -191,6 +203,7 @@ export async function probeSelection(ctx: Ctx, again?: { uri: vscode.Uri; start:
       `probed ${result.tokens.length} tokens of ${basename(doc.uri.path)} in ${tApply - t0} ms (engine ${Math.round(result.runtime.ms)} ms, ${result.runtime.provider}); decorations and panel in ${Date.now() - tApply} ms`,
     );
     reportOnce(ctx, result);
+    explainMeasure(ctx);
     void ctx.panel.show(true);
     return result;
   } catch (e) {
@@ -206,7 +219,7 @@ export async function probeSelection(ctx: Ctx, again?: { uri: vscode.Uri; start:
     ctx.panel.error(err.message);
     if (err.code === 'HOST_CRASHED') return; // onCrash already told the user, with "Probe again".
     ctx.status.idle();
-    const actions = err.code === 'BAD_PACK' || err.code === 'PACK_NOT_FOUND' ? ['Choose model pack...'] : [];
+    const actions = err.code === 'BAD_PACK' || err.code === 'PACK_NOT_FOUND' ? ['Choose model...'] : [];
     const pick = await vscode.window.showErrorMessage(`LM Probe: ${err.message}`, ...actions);
     if (pick) void vscode.commands.executeCommand('lmProbe.choosePack');
     return;
@@ -225,6 +238,24 @@ export function probeAgain(ctx: Ctx): void {
   if (lastProbe) void probeSelection(ctx, lastProbe);
 }
 
+let explained = '';
+
+/**
+ * Says once per model and measure that the heatmap shows forward surprisal because the model has
+ * no backward twin (after a probe, and when the heatmap measure changes).
+ */
+export function explainMeasure(ctx: Ctx): void {
+  const r = ctx.store.last?.result;
+  const m = ctx.config.measure;
+  const note = r ? measureFallbackNote(m, hasBackward(r)) : null;
+  if (!r || !note) return;
+  const key = `${r.pack.dir}:${m}`;
+  if (explained === key) return;
+  explained = key;
+  ctx.log.info(`heatmap: ${note}`);
+  void vscode.window.showInformationMessage(`LM Probe: ${r.pack.name}: ${note}`);
+}
+
 function reportOnce(ctx: Ctx, r: ProbeResult): void {
   for (const w of r.warnings) ctx.log.warn(w);
   if (r.warnings.length) void vscode.window.showWarningMessage(`LM Probe: ${r.warnings.join(' ')}`);
@@ -236,42 +267,6 @@ function reportOnce(ctx: Ctx, r: ProbeResult): void {
     void vscode.window.showInformationMessage(
       `LM Probe: the ${f.provider} execution provider did not start here; running on ${r.runtime.provider}. Details in the LM Probe output.`,
     );
-  }
-}
-
-async function choosePack(ctx: Ctx): Promise<void> {
-  const items: (vscode.QuickPickItem & { action: 'bundled' | 'browse' })[] = [
-    { label: '$(package) Bundled default pack', description: ctx.config.packIsBundled ? 'current' : undefined, action: 'bundled' },
-    { label: '$(folder-opened) Choose a folder…', description: ctx.config.packIsBundled ? undefined : ctx.config.packDir, action: 'browse' },
-  ];
-  const pick = await vscode.window.showQuickPick(items, { placeHolder: 'LM Probe: model pack (a folder with manifest.json)' });
-  if (!pick) return;
-  const cfg = vscode.workspace.getConfiguration('lmProbe');
-  if (pick.action === 'bundled') {
-    await cfg.update('modelPath', undefined, vscode.ConfigurationTarget.Global);
-    await openChosenPack(ctx);
-    return;
-  }
-  const uris = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Use this model pack' });
-  if (!uris?.length) return;
-  try {
-    await vscode.workspace.fs.stat(vscode.Uri.joinPath(uris[0], 'manifest.json'));
-  } catch {
-    void vscode.window.showErrorMessage(`LM Probe: ${uris[0].fsPath} has no manifest.json; a model pack is a folder with one (docs/model-pack.md).`);
-    return;
-  }
-  await cfg.update('modelPath', uris[0].fsPath, vscode.ConfigurationTarget.Global);
-  await openChosenPack(ctx);
-}
-
-/** Opens the pack just chosen, so that a bad one is reported now and not on the next probe. */
-async function openChosenPack(ctx: Ctx): Promise<void> {
-  try {
-    const r = await ctx.client.request('open', { packDir: ctx.config.packDir, providers: ctx.config.providers });
-    ctx.status.idle(r.pack.name, r.provider);
-    void vscode.window.showInformationMessage(`LM Probe: using pack "${r.pack.name}" on ${r.provider}.`);
-  } catch (e) {
-    void vscode.window.showErrorMessage(`LM Probe: ${(e as Error).message}`);
   }
 }
 

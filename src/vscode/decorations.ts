@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import type { Config } from './config';
 import { DIFFERENCE_BUCKETS, RANK_BUCKETS, SURPRISAL_BUCKETS, bucketOf, bucketsOf, mostSurprising, rulerMarkCount } from './heatmap';
 import type { DocProbe, ProbeStore } from './store';
+import { effectiveMeasure, hasBackward } from './forwardOnly';
 
 const ALL_COLORS = [...SURPRISAL_BUCKETS, ...DIFFERENCE_BUCKETS, ...RANK_BUCKETS].map((b) => b.color);
 
@@ -91,7 +92,8 @@ export class Heatmap implements vscode.Disposable {
 
   render(editor: vscode.TextEditor): void {
     const probe = this.store.get(editor.document.uri);
-    const measure = this.config.measure;
+    // backward and difference fall back to forward surprisal on a model without a backward twin
+    const measure = probe ? effectiveMeasure(this.config.measure, hasBackward(probe.result)) : this.config.measure;
     const buckets = probe ? bucketsOf(measure) : [];
     const groups: vscode.Range[][] = buckets.map(() => []);
     if (probe && buckets.length) {

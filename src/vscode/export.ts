@@ -1,8 +1,11 @@
-// The per-token table as CSV (one row per token, both directions), and the result as JSON.
+// The per-token table as CSV (one row per token; both directions, or only forward for a model
+// without a backward twin: no empty backward columns), and the result as JSON.
 import type { ProbeResult, TokenScore } from '../engine/schema';
+import { hasBackward } from './forwardOnly';
 
 const DIR_COLS = ['surprisal_bits', 'rank', 'entropy_bits', 'top1', 'top1_prob'];
-export const CSV_HEADER = ['index', 'start', 'end', 'token_id', 'text', ...DIR_COLS.map((c) => `fw_${c}`), ...DIR_COLS.map((c) => `bw_${c}`)];
+export const CSV_HEADER_FORWARD = ['index', 'start', 'end', 'token_id', 'text', ...DIR_COLS.map((c) => `fw_${c}`)];
+export const CSV_HEADER = [...CSV_HEADER_FORWARD, ...DIR_COLS.map((c) => `bw_${c}`)];
 
 function cell(v: string | number | null | undefined): string {
   if (v === null || v === undefined) return '';
@@ -16,9 +19,11 @@ function dirCells(s: TokenScore | null): (string | number | null)[] {
 }
 
 export function toCsv(r: ProbeResult): string {
-  const lines = [CSV_HEADER.join(',')];
+  const bw = hasBackward(r);
+  const lines = [(bw ? CSV_HEADER : CSV_HEADER_FORWARD).join(',')];
   for (const t of r.tokens) {
-    lines.push([t.index, t.start, t.end, t.id, t.text, ...dirCells(t.forward), ...dirCells(t.backward)].map(cell).join(','));
+    const row = [t.index, t.start, t.end, t.id, t.text, ...dirCells(t.forward), ...(bw ? dirCells(t.backward) : [])];
+    lines.push(row.map(cell).join(','));
   }
   return lines.join('\r\n') + '\r\n';
 }

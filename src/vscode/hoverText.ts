@@ -2,6 +2,7 @@
 // No 'vscode' import so that it is unit-tested; hovers.ts wraps it in a MarkdownString.
 import type { ProbeResult, TokenScore } from '../engine/schema';
 import { codeSpan, pct, visible } from './text';
+import { FORWARD_ONLY } from './forwardOnly';
 
 const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : String(x));
 
@@ -28,7 +29,7 @@ export function hoverMarkdown(r: ProbeResult, index: number): string {
   lines.push('');
   lines.push(`**forward top-${Math.min(5, fw.top.length)}** (given the text before): ${alternatives(fw, t.id)}`, '');
   if (bw) lines.push(`**backward top-${Math.min(5, bw.top.length)}** (given the text after): ${alternatives(bw, t.id)}`, '');
-  else lines.push('_No backward model in this pack._', '');
+  else lines.push(`_${FORWARD_ONLY}._`, '');
 
   const fl = r.analyses?.futureLens;
   const cells = fl?.cells[index];

@@ -1,7 +1,9 @@
-// The status bar item: model pack, execution provider and the selection's asymmetry delta, or the
-// progress of a running probe. Clicking it opens the panel.
+// The status bar item: model, execution provider and the selection's asymmetry delta (or "forward
+// only" for a model without a backward twin), or the progress of a running probe. Clicking it
+// opens the panel.
 import * as vscode from 'vscode';
 import type { ProbeResult } from '../engine/schema';
+import { idleText, idleTooltip, resultText, resultTooltip, type ModelBrief } from './statusText';
 
 export class StatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('lmProbe.status', vscode.StatusBarAlignment.Right, 100);
@@ -12,10 +14,11 @@ export class StatusBar implements vscode.Disposable {
     this.idle();
   }
 
-  idle(packName?: string, provider?: string): void {
+  /** Idle; with the model that was just opened when known. */
+  idle(model?: ModelBrief, provider?: string): void {
     this.item.command = 'lmProbe.showPanel';
-    this.item.text = `$(beaker) LM Probe${packName ? `: ${packName}` : ''}${provider ? ` · ${provider}` : ''}`;
-    this.item.tooltip = 'LM Probe: probe a selection with Ctrl+Alt+P. Click to open the panel.';
+    this.item.text = idleText(model, provider);
+    this.item.tooltip = new vscode.MarkdownString(idleTooltip(model, provider), true);
     this.item.backgroundColor = undefined;
     this.item.show();
   }
@@ -29,17 +32,8 @@ export class StatusBar implements vscode.Disposable {
 
   result(r: ProbeResult): void {
     this.item.command = 'lmProbe.showPanel';
-    const d = r.summary.delta;
-    const delta = d === null ? '' : ` · Δ ${d >= 0 ? '+' : ''}${d.toFixed(3)}`;
-    this.item.text = `$(beaker) ${r.pack.name} · ${r.runtime.provider}${delta}`;
-    const md = new vscode.MarkdownString(undefined, true);
-    md.appendMarkdown(`**LM Probe** · pack \`${r.pack.name}\` on **${r.runtime.provider}**\n\n`);
-    md.appendMarkdown(`${r.summary.tokenCount} tokens · forward ${r.summary.forward.meanNats.toFixed(3)} nats/token`);
-    if (r.summary.backward) md.appendMarkdown(` · backward ${r.summary.backward.meanNats.toFixed(3)} nats/token`);
-    if (d !== null) md.appendMarkdown(`\n\nasymmetry Δ = (L_bw − L_fw) / mean = ${d.toFixed(4)}`);
-    md.appendMarkdown(`\n\n${Math.round(r.runtime.ms)} ms`);
-    if (r.runtime.fallbacks.length) md.appendMarkdown(`\n\nfell back from ${r.runtime.fallbacks.map((f) => f.provider).join(', ')}`);
-    this.item.tooltip = md;
+    this.item.text = resultText(r);
+    this.item.tooltip = new vscode.MarkdownString(resultTooltip(r), true);
     this.item.backgroundColor = undefined;
     this.item.show();
   }

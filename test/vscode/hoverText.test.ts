@@ -51,7 +51,8 @@ test('hover shows both directions in bits, rank, entropy and the top alternative
 test('hover without a backward model says so', () => {
   const md = hoverMarkdown(result(false), 0);
   assert.match(md, /\| surprisal \| 3\.50 bits \|$/m);
-  assert.match(md, /No backward model/);
+  assert.match(md, /forward only: this model has no backward twin/);
+  assert.doesNotMatch(md, /backward top|\| backward \|/);
 });
 
 test('hover shows future-token guesses and importance when the analyses provide them', () => {

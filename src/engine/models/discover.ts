@@ -8,7 +8,7 @@ import { access, open, readdir, readFile, realpath, stat } from 'node:fs/promise
 import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { defaultPackDir } from '../pack';
-import { FAMILIES, isSupportedModelType, supportedList } from '../hf/families';
+import { isSupportedModelType, supportedList } from '../hf/families';
 
 export type ModelKind = 'pack' | 'pair' | 'huggingface';
 /** Where an entry was found (the picker's groups). */
@@ -493,9 +493,6 @@ export function describeLine(m: DiscoveredModel): string {
   if (m.sizeBytes !== null && m.sizeBytes > 0) parts.push(formatSize(m.sizeBytes));
   return parts.join(' · ');
 }
-
-/** The family names the engine builds, for messages ("GPT-2, GPT-NeoX (Pythia), ..."). */
-export const SUPPORTED_FAMILIES: readonly string[] = Object.values(FAMILIES);
 
 // ---- small fs helpers
 

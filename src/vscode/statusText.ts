@@ -1,0 +1,39 @@
+// The status bar item's text and tooltip (Markdown), from a result or the model just opened. Pure
+// (no 'vscode'), so that they are unit-tested; statusBar.ts shows them.
+import type { ProbeResult } from '../engine/schema';
+import { FORWARD_ONLY, FORWARD_ONLY_DETAIL, hasBackward } from './forwardOnly';
+
+export interface ModelBrief {
+  name: string;
+  hasBackward: boolean;
+}
+
+export function idleText(model?: ModelBrief, provider?: string): string {
+  return `$(beaker) LM Probe${model ? `: ${model.name}` : ''}${provider ? ` · ${provider}` : ''}${model && !model.hasBackward ? ' · forward only' : ''}`;
+}
+
+export function idleTooltip(model?: ModelBrief, provider?: string): string {
+  const lines: string[] = [];
+  if (model) lines.push(`**LM Probe** · model \`${model.name}\`${provider ? ` on **${provider}**` : ''}`);
+  if (model && !model.hasBackward) lines.push(`**${FORWARD_ONLY}** (${FORWARD_ONLY_DETAIL}).`);
+  lines.push(model ? 'Probe a selection with Ctrl+Alt+P. Click to open the panel.' : 'LM Probe: probe a selection with Ctrl+Alt+P. Click to open the panel.');
+  return lines.join('\n\n');
+}
+
+export function resultText(r: ProbeResult): string {
+  const d = r.summary.delta;
+  const tail = !hasBackward(r) ? ' · forward only' : d === null ? '' : ` · Δ ${d >= 0 ? '+' : ''}${d.toFixed(3)}`;
+  return `$(beaker) ${r.pack.name} · ${r.runtime.provider}${tail}`;
+}
+
+export function resultTooltip(r: ProbeResult): string {
+  const d = r.summary.delta;
+  let md = `**LM Probe** · model \`${r.pack.name}\` on **${r.runtime.provider}**\n\n`;
+  md += `${r.summary.tokenCount} tokens · forward ${r.summary.forward.meanNats.toFixed(3)} nats/token`;
+  if (r.summary.backward) md += ` · backward ${r.summary.backward.meanNats.toFixed(3)} nats/token`;
+  if (d !== null) md += `\n\nasymmetry Δ = (L_bw − L_fw) / mean = ${d.toFixed(4)}`;
+  if (!hasBackward(r)) md += `\n\n**${FORWARD_ONLY}** (${FORWARD_ONLY_DETAIL}).`;
+  md += `\n\n${Math.round(r.runtime.ms)} ms`;
+  if (r.runtime.fallbacks.length) md += `\n\nfell back from ${r.runtime.fallbacks.map((f) => f.provider).join(', ')}`;
+  return md;
+}
