@@ -68,13 +68,22 @@ export function bootstrapDelta(units: CorpusUnit[], resamples: number, seed: num
   return [q(0.025), q(0.975)];
 }
 
+/** A document of the corpus: its text, or a reader that gives it when its turn comes (files are read one at a time). */
+export interface CorpusDoc {
+  file: string;
+  text: string | (() => string | Promise<string>);
+  /** Size used for progress before the text is read (characters or bytes); default: the text's length. */
+  size?: number;
+}
+
 export async function runCorpus(
   engine: Engine,
-  docs: { file: string; text: string }[],
+  docs: CorpusDoc[],
   opts: { resamples: number; seed: number; signal?: AbortSignal; onProgress?: (fraction: number) => void },
 ): Promise<CorpusReport> {
-  const totalChars = docs.reduce((a, d) => a + d.text.length, 0);
-  let doneChars = 0;
+  const sizeOf = (d: CorpusDoc) => d.size ?? (typeof d.text === 'string' ? d.text.length : 1);
+  const total = docs.reduce((a, d) => a + sizeOf(d), 0);
+  let done = 0;
   const hasBw = engine.hasBackward;
   const docUnits: CorpusUnit[] = [];
   const blockUnits: CorpusUnit[] = [];
@@ -82,27 +91,29 @@ export async function runCorpus(
   const files: CorpusReport['files'] = [];
   let seconds = 0;
   for (const d of docs) {
+    const size = sizeOf(d);
     let r;
     try {
-      r = await engine.probe(d.text, {
-        topK: 0,
+      const text = typeof d.text === 'string' ? d.text : await d.text();
+      // Only the nats: no token objects, so memory does not grow with the corpus.
+      r = await engine.surprisalNats(text, {
         maxTokens: Number.MAX_SAFE_INTEGER,
         signal: opts.signal,
-        onProgress: (p) => opts.onProgress?.((doneChars + (d.text.length * p.done) / p.total) / totalChars),
+        onProgress: (p) => opts.onProgress?.((done + (size * p.done) / p.total) / total),
       });
     } catch (e) {
       // say which file, keep the code (and so the exit code)
       if (isProbeError(e) && e.code !== 'CANCELLED') throw new ProbeError(e.code, `${d.file}: ${e.message}`);
       throw e;
     }
-    seconds += r.runtime.ms / 1000;
-    doneChars += d.text.length;
-    opts.onProgress?.(doneChars / totalChars);
+    seconds += r.ms / 1000;
+    done += size;
+    opts.onProgress?.(done / total);
     const u: CorpusUnit = { tokens: 0, fwNats: 0, bwNats: 0 };
     let block: CorpusUnit = { tokens: 0, fwNats: 0, bwNats: 0 };
-    for (const t of r.tokens) {
-      const f = t.forward.surprisalBits * Math.LN2;
-      const b = t.backward ? t.backward.surprisalBits * Math.LN2 : 0;
+    for (let i = 0; i < r.forward.length; i++) {
+      const f = r.forward[i];
+      const b = r.backward ? r.backward[i] : 0;
       u.tokens++;
       u.fwNats += f;
       u.bwNats += b;

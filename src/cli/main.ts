@@ -2,18 +2,19 @@
 // exit code says what happened (EXIT in io.ts). A new subcommand is one entry in COMMANDS.
 import { interrupt } from './signals';
 import { parseArgs } from 'node:util';
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../engine/pack';
 import { Engine } from '../engine/engine';
 import { isProbeError, type ProbeErrorCode } from '../engine/errors';
-import type { ProbeResult } from '../engine/schema';
+import { PROBE_RESULT_VERSION, type ProbeResult } from '../engine/schema';
 import { CliError, EXIT, readStdin, readTextFile } from './io';
 import { formatTable } from './format';
-import { formatCorpus, runCorpus } from './corpus';
+import { formatCorpus, runCorpus, type CorpusDoc } from './corpus';
 import { SingleBar } from 'cli-progress';
 import { ANALYSIS_COMMANDS, ANALYSIS_USAGE } from './commands/analysis';
 import { MODELS_COMMAND, MODELS_USAGE } from './commands/models';
+import { LABS_COMMANDS, LABS_USAGE } from './commands/labs';
 import { common, engineOptions, intOption, write, type Command, type Values } from './options';
 
 function version(): string {
@@ -30,6 +31,7 @@ Usage:
   lm-probe probe  [--model DIR] [--json] [--top K] [--summary] (--text "..." | FILE | -)
   lm-probe corpus [--model DIR] [--json] [--resamples N] [--seed S] FILE...
   lm-probe models [--json] [FOLDER...]
+  lm-probe icl | skills [--json] ...   theory labs (below)
   lm-probe help | --help | --version
 
 Common options:
@@ -49,7 +51,7 @@ corpus options:
   --resamples N      bootstrap resamples for delta's 95% interval (default 1000); resampled
                      units are the files when there are 10 or more, else blocks of one context
   --seed S           bootstrap seed (default 1)
-${ANALYSIS_USAGE}${MODELS_USAGE}
+${ANALYSIS_USAGE}${MODELS_USAGE}${LABS_USAGE}
 Exit codes:
   0 success   1 runtime failure   2 usage error   3 bad input text   4 bad or missing model pack
   130 cancelled (Ctrl-C)
@@ -113,9 +115,11 @@ const COMMANDS: Record<string, Command> = {
           }
           bar?.update(p.done, { stage: p.stage });
         };
+        const probeOpts = { topK, maxTokens, forwardOnly: v['forward-only'] === true, signal: ctx.signal, onProgress };
         let r;
         try {
-          r = await engine.probe(text, { topK, maxTokens, forwardOnly: v['forward-only'] === true, signal: ctx.signal, onProgress });
+          // --summary needs only the sums: no per-token objects, so memory stays flat on long texts.
+          r = v.summary && !v.json ? await summaryResult(engine, text, probeOpts) : await engine.probe(text, probeOpts);
         } finally {
           (bar as SingleBar | null)?.stop();
         }
@@ -134,8 +138,17 @@ const COMMANDS: Record<string, Command> = {
       if (pos.length === 0) throw new CliError(EXIT.USAGE, 'corpus needs at least one FILE');
       const resamples = intOption(v, 'resamples', 1000, 1);
       const seed = intOption(v, 'seed', 1, 0);
-      const docs = pos.map((file) => ({ file, text: file === '-' ? '' : readTextFile(file) }));
-      for (const d of docs) if (d.file === '-') d.text = await readStdin();
+      for (const f of pos) {
+        try {
+          if (f !== '-') accessSync(f, constants.R_OK);
+        } catch {
+          readTextFile(f); // throws the usual usage error for that file, before any work
+        }
+      }
+      // Files are read one at a time as the corpus reaches them; their sizes give the progress.
+      const docs: CorpusDoc[] = pos.map((file) =>
+        file === '-' ? { file, text: readStdin, size: 1 } : { file, text: () => readTextFile(file), size: fileSize(file) },
+      );
       const engine = await Engine.open(v.model as string | undefined, engineOptions(v));
       const bar = process.stderr.isTTY
         ? new SingleBar({ format: 'scoring |{bar}| {percentage}% | ETA {eta_formatted}', stream: process.stderr, hideCursor: true, clearOnComplete: true })
@@ -162,7 +175,40 @@ const COMMANDS: Record<string, Command> = {
   },
   ...ANALYSIS_COMMANDS,
   models: MODELS_COMMAND,
+  ...LABS_COMMANDS,
 };
+
+/** A ProbeResult without tokens (what formatSummary reads), from the per-token nats alone. */
+async function summaryResult(engine: Engine, text: string, opts: Parameters<Engine['surprisalNats']>[1]): Promise<ProbeResult> {
+  const n = await engine.surprisalNats(text, opts);
+  const N = n.forward.length;
+  const sum = (a: Float64Array) => a.reduce((x, y) => x + y, 0);
+  const f = sum(n.forward) / N;
+  const b = n.backward ? sum(n.backward) / N : 0;
+  return {
+    version: PROBE_RESULT_VERSION,
+    text: '',
+    pack: engine.pack.info,
+    tokens: [],
+    summary: {
+      tokenCount: N,
+      forward: { meanNats: f, totalBits: (f * N) / Math.LN2 },
+      backward: n.backward ? { meanNats: b, totalBits: (b * N) / Math.LN2 } : null,
+      delta: n.backward ? (b - f) / ((b + f) / 2) : null,
+    },
+    runtime: { provider: engine.provider, fallbacks: engine.fallbacks.slice(), ms: n.ms, loadMs: n.loadMs, windows: n.windows },
+    warnings: n.warnings,
+  };
+}
+
+/** A file's size for progress; an unreadable file is reported by readTextFile when its turn comes. */
+function fileSize(file: string): number {
+  try {
+    return Math.max(1, statSync(file).size);
+  } catch {
+    return 1;
+  }
+}
 
 function reportFallbacks(engine: Engine): void {
   for (const f of engine.fallbacks) warn(`execution provider ${f.provider} unavailable (${f.error}); using ${engine.provider}`);

@@ -157,47 +157,32 @@ export class Engine {
 
   async probe(text: string, opts: ProbeOptions = {}): Promise<ProbeResult> {
     const t0 = performance.now();
-    if (typeof text !== 'string' || text.length === 0) throw new ProbeError('EMPTY_TEXT', 'the text is empty: nothing to probe');
-    if (text.trim().length === 0) throw new ProbeError('EMPTY_TEXT', 'the text is only whitespace: nothing to probe');
-    const nul = text.indexOf('\u0000');
-    if (nul >= 0) {
-      throw new ProbeError('BAD_TEXT', `the text holds a NUL character (U+0000) at offset ${nul}: it looks like binary data, not text`);
-    }
+    checkText(text);
     const topK = Math.max(0, Math.min(100, Math.floor(opts.topK ?? 5)));
     const maxTokens = opts.maxTokens ?? 50_000;
     checkCancel(opts.signal);
 
-    // Refuse at once a text that cannot fit (rather than tokenize megabytes first).
-    const minTokens = Math.ceil(Buffer.byteLength(text, 'utf8') / this.pack.tokenizer.maxTokenBytes());
-    if (minTokens > maxTokens) {
-      throw new ProbeError('TOO_MANY_TOKENS', `the text is at least ${minTokens} tokens long; the limit is ${maxTokens} (select less text or raise the limit)`);
-    }
-    const enc = this.pack.tokenizer.encode(text);
+    const enc = this.encodeLimited(text, maxTokens, opts.signal);
     const N = enc.ids.length;
-    if (N === 0) throw new ProbeError('EMPTY_TEXT', 'the text tokenizes to no tokens: nothing to probe');
-    if (N > maxTokens) {
-      throw new ProbeError('TOO_MANY_TOKENS', `the text is ${N} tokens long; the limit is ${maxTokens} (select less text or raise the limit)`);
-    }
-
     const W = this.pack.manifest.contextLength - 1;
     const windows = planWindows(N, W);
     const doBackward = this.hasBackward && !opts.forwardOnly;
     const progress = { done: 0, total: windows.length * (doBackward ? 2 : 1) };
 
-    const fw = await this.scoreSequence('forward', enc.ids, windows, topK, opts, progress);
+    const fw = await this.scoreSequence('forward', enc.ids, windows, topK, opts, progress, true);
     let bw: ScoredSequence | null = null;
     if (doBackward) {
       const rev = enc.ids.slice().reverse();
-      const r = await this.scoreSequence('backward', rev, windows, topK, opts, progress);
+      const r = await this.scoreSequence('backward', rev, windows, topK, opts, progress, true);
       // position i of the reversed sequence is token N-1-i
-      r.scores.reverse();
+      r.scores!.reverse();
       r.nats.reverse();
       bw = r;
     }
 
     const tokens: ProbeToken[] = enc.ids.map((id, i) => {
       const [start, end] = enc.offsets[i];
-      return { index: i, id, text: text.slice(start, end), start, end, forward: fw.scores[i], backward: bw ? bw.scores[i] : null };
+      return { index: i, id, text: text.slice(start, end), start, end, forward: fw.scores![i], backward: bw ? bw.scores![i] : null };
     });
     const sumNatsFw = fw.nats.reduce((a, b) => a + b, 0);
     const sumNatsBw = bw ? bw.nats.reduce((a, b) => a + b, 0) : 0;
@@ -233,6 +218,59 @@ export class Engine {
 
     result.runtime.ms = performance.now() - t0;
     return result;
+  }
+
+  /**
+   * The per-token surprisal of a text, in nats, and nothing else: what `probe --summary` and
+   * `corpus` report. Memory stays flat in the text's length: ids and two Float64Arrays, no token
+   * objects, no top-k; the graphs' in-graph statistics compute only the target's log-probability.
+   */
+  async surprisalNats(text: string, opts: Omit<ProbeOptions, 'analyses' | 'topK'> = {}): Promise<NatsResult> {
+    const t0 = performance.now();
+    checkText(text);
+    const enc = this.encodeLimited(text, opts.maxTokens ?? 50_000, opts.signal, false);
+    const windows = planWindows(enc.ids.length, this.pack.manifest.contextLength - 1);
+    const doBackward = this.hasBackward && !opts.forwardOnly;
+    const progress = { done: 0, total: windows.length * (doBackward ? 2 : 1) };
+    const fw = await this.scoreSequence('forward', enc.ids, windows, 0, opts, progress, false);
+    let backward: Float64Array | null = null;
+    if (doBackward) {
+      enc.ids.reverse();
+      backward = (await this.scoreSequence('backward', enc.ids, windows, 0, opts, progress, false)).nats.reverse();
+    }
+    return { forward: fw.nats, backward, windows: windows.length, warnings: enc.warnings, ms: performance.now() - t0, loadMs: this.takeLoadMs() };
+  }
+
+  /**
+   * Token ids (and offsets) of a text, refused with TOO_MANY_TOKENS past maxTokens. Tokenizers that
+   * allow it (PackTokenizer.splitsAtLineStarts) read the text in pieces cut at line starts, so a
+   * text far over the limit is refused after about maxTokens tokens, not after all of it; the others
+   * are refused at once when even their longest tokens could not fit.
+   */
+  private encodeLimited(text: string, maxTokens: number, signal?: AbortSignal, offsets = true): { ids: number[]; offsets: [number, number][]; warnings: string[] } {
+    const tok = this.pack.tokenizer;
+    const tooMany = (n: number, atLeast: boolean) =>
+      new ProbeError('TOO_MANY_TOKENS', `the text is ${atLeast ? 'at least ' : ''}${n} tokens long; the limit is ${maxTokens} (select less text or raise the limit)`);
+    const minTokens = Math.ceil(Buffer.byteLength(text, 'utf8') / tok.maxTokenBytes());
+    if (minTokens > maxTokens) throw tooMany(minTokens, true);
+    const ids: number[] = [];
+    const offs: [number, number][] = [];
+    const warnings: string[] = [];
+    const step = tok.splitsAtLineStarts ? CHUNK_CHARS : text.length;
+    for (let a = 0; a < text.length; ) {
+      checkCancel(signal);
+      const b = pieceEnd(text, a, step);
+      const e = tok.encode(b - a === text.length ? text : text.slice(a, b));
+      for (let i = 0; i < e.ids.length; i++) {
+        ids.push(e.ids[i]);
+        if (offsets) offs.push([e.offsets[i][0] + a, e.offsets[i][1] + a]);
+      }
+      for (const w of e.warnings) warnings.push(a === 0 ? w : w.replace(/offset (\d+)/g, (_, n: string) => `offset ${Number(n) + a}`));
+      if (ids.length > maxTokens) throw tooMany(ids.length, b < text.length);
+      a = b;
+    }
+    if (ids.length === 0) throw new ProbeError('EMPTY_TEXT', 'the text tokenizes to no tokens: nothing to probe');
+    return { ids, offsets: offs, warnings };
   }
 
   /** Registers a cleanup to run on dispose() (e.g. sessions an analysis opened on this engine). */
@@ -277,25 +315,25 @@ export class Engine {
   /** Runs a batch of equal-length rows (each starting with BOS). */
   private async exec(
     session: Session,
-    rows: number[][],
+    rowsIn: number[][] | Rows,
     all: boolean,
-    stats?: { targets: number[][]; topK: number },
+    stats?: { targets: (b: number, i: number) => number; topK: number; onlyLogprob?: boolean },
   ): Promise<{ logits: Float32Array; hidden: Float32Array | null; attentions: Float32Array | null; dims: Record<string, readonly number[]>; stats?: InGraphStats }> {
     const g = this.pack.manifest.graph;
-    const B = rows.length;
-    const S = rows[0].length;
-    const feeds: Record<string, ort.Tensor> = { [g.inputs.inputIds]: intTensor(inputType(session, g.inputs.inputIds), B, S, (b, i) => rows[b][i]) };
+    const rows: Rows = Array.isArray(rowsIn) ? { B: rowsIn.length, S: rowsIn[0].length, at: (b, i) => rowsIn[b][i] } : rowsIn;
+    const { B, S } = rows;
+    const feeds: Record<string, ort.Tensor> = { [g.inputs.inputIds]: intTensor(inputType(session, g.inputs.inputIds), B, S, rows.at) };
     // A graph exported with an attention mask gets one of ones (no padding: all rows have length S).
     if (session.inputNames.includes('attention_mask') && g.inputs.inputIds !== 'attention_mask') {
       feeds.attention_mask = intTensor(inputType(session, 'attention_mask'), B, S, () => 1);
     }
     const st = g.statistics;
     if (st) {
-      feeds[st.targetIds] = intTensor('int64', B, S, (b, i) => (stats ? stats.targets[b][i] : 0));
+      feeds[st.targetIds] = intTensor('int64', B, S, stats ? stats.targets : () => 0);
       feeds[st.topK] = new ort.Tensor('int64', BigInt64Array.from([BigInt(Math.max(1, stats?.topK ?? 1))]), [1]);
     }
     // With in-graph statistics the logits stay inside ONNX Runtime.
-    const fetches = stats && st ? [st.targetLogprob, st.greater, st.entropy, st.topIds, st.topLogprobs] : [g.outputs.logits];
+    const fetches = stats && st ? (stats.onlyLogprob ? [st.targetLogprob] : [st.targetLogprob, st.greater, st.entropy, st.topIds, st.topLogprobs]) : [g.outputs.logits];
     if (all && g.outputs.hiddenStates) fetches.push(g.outputs.hiddenStates);
     if (all && g.outputs.attentions) fetches.push(g.outputs.attentions);
     const run = this.queue.then(() => {
@@ -324,14 +362,16 @@ export class Engine {
         hidden: null,
         attentions: null,
         dims: {},
-        stats: {
-          logprob: out[st.targetLogprob].data as Float32Array,
-          greater: out[st.greater].data as Float32Array,
-          entropy: out[st.entropy].data as Float32Array,
-          topIds: out[st.topIds].data as BigInt64Array,
-          topLogprobs: out[st.topLogprobs].data as Float32Array,
-          k: out[st.topIds].dims[2],
-        },
+        stats: stats.onlyLogprob
+          ? { logprob: out[st.targetLogprob].data as Float32Array, greater: EMPTY_F32, entropy: EMPTY_F32, topIds: new BigInt64Array(0), topLogprobs: EMPTY_F32, k: 0 }
+          : {
+              logprob: out[st.targetLogprob].data as Float32Array,
+              greater: out[st.greater].data as Float32Array,
+              entropy: out[st.entropy].data as Float32Array,
+              topIds: out[st.topIds].data as BigInt64Array,
+              topLogprobs: out[st.topLogprobs].data as Float32Array,
+              k: out[st.topIds].dims[2],
+            },
       };
     }
     const lt = get(g.outputs.logits)!;
@@ -397,7 +437,10 @@ export class Engine {
     }
   }
 
-  /** Scores every token of `ids` in one direction with the overlapping windows of planWindows(). */
+  /**
+   * Scores every token of `ids` in one direction with the overlapping windows of planWindows();
+   * without keepScores only the nats (no TokenScore objects).
+   */
   private async scoreSequence(
     direction: Direction,
     ids: number[],
@@ -405,42 +448,41 @@ export class Engine {
     topK: number,
     opts: ProbeOptions,
     progress: { done: number; total: number },
+    keepScores: boolean,
   ): Promise<ScoredSequence> {
     const session = this.session(direction);
     const V = this.pack.manifest.architecture.vocabSize;
     const bos = this.pack.manifest.bos.id;
-    const scores: TokenScore[] = new Array(ids.length);
-    const nats: number[] = new Array(ids.length);
+    const scores: TokenScore[] | null = keepScores ? new Array<TokenScore>(ids.length) : null;
+    const nats = new Float64Array(ids.length);
     const tokenText = (id: number) => this.pack.tokenizer.tokenText(id);
     const perWindow = windows[0].length * V;
     const batch = Math.max(1, Math.min(MAX_BATCH_WINDOWS, Math.floor(MAX_BATCH_FLOATS / perWindow)));
-    const groups: Window[][] = [];
-    for (let w0 = 0; w0 < windows.length; w0 += batch) groups.push(windows.slice(w0, w0 + batch));
-    // Windows of one batch share a length (all are full length but a lone short one).
     const inGraph = this.pack.manifest.graph.statistics !== undefined;
-    const start = (group: Window[]) => {
-      const rows = group.map((w) => [bos, ...ids.slice(w.start, w.start + w.length - 1)]);
-      const targets = inGraph ? group.map((w) => ids.slice(w.start, w.start + w.length)) : undefined;
-      const p = this.exec(session, rows, false, targets ? { targets, topK } : undefined);
-      p.catch(() => undefined); // awaited below; not an unhandled rejection if we stop early
-      return p;
-    };
-    // onnxruntime-node runs a session on this thread: the batches run one after the other.
     checkCancel(opts.signal);
-    for (let k = 0; k < groups.length; k++) {
-      const group = groups[k];
-      const { logits, stats } = await start(group);
+    // onnxruntime-node runs a session on this thread: the batches run one after the other.
+    for (let w0 = 0; w0 < windows.length; w0 += batch) {
+      // Windows of one batch share a length (all are full length but a lone short one).
+      const group = windows.slice(w0, w0 + batch);
+      // Row b of the batch is BOS + the window's tokens but its last; its targets are the window's tokens.
+      const rows: Rows = { B: group.length, S: group[0].length, at: (b, i) => (i === 0 ? bos : ids[group[b].start + i - 1]) };
+      const targets = inGraph ? (b: number, i: number) => ids[group[b].start + i] : undefined;
+      const { logits, stats } = await this.exec(session, rows, false, targets ? { targets, topK, onlyLogprob: !keepScores } : undefined);
       checkCancel(opts.signal);
       const S = group[0].length;
       group.forEach((w, b) => {
         for (let t = w.scoreFrom; t < w.scoreTo; t++) {
-          const i = t - w.start; // position in the window; its prediction is of ids[t]
-          const r = stats ? statsRow(stats, b * S + i, topK, tokenText) : rowStats(logits, (b * S + i) * V, V, ids[t], topK, tokenText);
-          if (Number.isNaN(r.nats)) {
-            throw new ProbeError('RUNTIME', `the ${direction} model produced NaN logits at token ${t} (model pack ${this.pack.dir})`);
+          const r = b * S + t - w.start; // row of the batch whose prediction is of ids[t]
+          let n: number;
+          if (scores) {
+            const st = stats ? statsRow(stats, r, topK, tokenText) : rowStats(logits, r * V, V, ids[t], topK, tokenText);
+            scores[t] = st.score;
+            n = st.nats;
+          } else {
+            n = stats ? -stats.logprob[r] : rowStats(logits, r * V, V, ids[t], 0, tokenText).nats;
           }
-          scores[t] = r.score;
-          nats[t] = r.nats;
+          if (Number.isNaN(n)) throw new ProbeError('RUNTIME', `the ${direction} model produced NaN logits at token ${t} (model pack ${this.pack.dir})`);
+          nats[t] = n;
         }
       });
       progress.done += group.length;
@@ -448,6 +490,15 @@ export class Engine {
     }
     return { scores, nats };
   }
+}
+
+const EMPTY_F32 = new Float32Array(0);
+
+/** B rows of S token ids, read through `at` (no arrays built per window). */
+interface Rows {
+  B: number;
+  S: number;
+  at: (b: number, i: number) => number;
 }
 
 interface InGraphStats {
@@ -474,8 +525,40 @@ function statsRow(s: InGraphStats, r: number, topK: number, tokenText: (id: numb
 }
 
 interface ScoredSequence {
-  scores: TokenScore[];
-  nats: number[];
+  scores: TokenScore[] | null;
+  nats: Float64Array;
+}
+
+/** Text is cut into pieces of about this many characters for tokenizing (at line starts). */
+const CHUNK_CHARS = 1 << 16;
+
+/** The end of the piece that starts at a: the first line start followed by a letter past a + step. */
+function pieceEnd(text: string, a: number, step: number): number {
+  if (a + step >= text.length) return text.length;
+  const re = /\n(?=\p{L})/gu;
+  re.lastIndex = a + step;
+  const m = re.exec(text);
+  return m ? m.index + 1 : text.length;
+}
+
+function checkText(text: string): void {
+  if (typeof text !== 'string' || text.length === 0) throw new ProbeError('EMPTY_TEXT', 'the text is empty: nothing to probe');
+  if (text.trim().length === 0) throw new ProbeError('EMPTY_TEXT', 'the text is only whitespace: nothing to probe');
+  const nul = text.indexOf('\u0000');
+  if (nul >= 0) {
+    throw new ProbeError('BAD_TEXT', `the text holds a NUL character (U+0000) at offset ${nul}: it looks like binary data, not text`);
+  }
+}
+
+export interface NatsResult {
+  /** -ln p of each token given the text before it (nats). */
+  forward: Float64Array;
+  /** -ln q of each token given the text after it, or null without a backward model. */
+  backward: Float64Array | null;
+  windows: number;
+  warnings: string[];
+  ms: number;
+  loadMs: number;
 }
 
 function checkCancel(signal: AbortSignal | undefined): void {
@@ -493,8 +576,16 @@ function intTensor(type: string, B: number, S: number, at: (b: number, i: number
     for (let b = 0; b < B; b++) for (let i = 0; i < S; i++) d[b * S + i] = at(b, i);
     return new ort.Tensor('int32', d, [B, S]);
   }
+  // int64 written as two little-endian int32 halves: ids are below 2^31, and a BigInt per id
+  // would be garbage for the collector (millions on a long text).
   const d = new BigInt64Array(B * S);
-  for (let b = 0; b < B; b++) for (let i = 0; i < S; i++) d[b * S + i] = BigInt(at(b, i));
+  const halves = new Int32Array(d.buffer);
+  for (let b = 0; b < B; b++)
+    for (let i = 0; i < S; i++) {
+      const x = at(b, i);
+      halves[2 * (b * S + i)] = x;
+      halves[2 * (b * S + i) + 1] = x < 0 ? -1 : 0;
+    }
   return new ort.Tensor('int64', d, [B, S]);
 }
 

@@ -374,6 +374,21 @@ export class PackTokenizer {
     this.vocabSize = max + 1;
   }
 
+  /**
+   * True when cutting a text after a line break that is followed by a letter gives the same ids as
+   * the whole text (the pieces' ids concatenated): byte-level BPE whose pre-tokenizer splits with a
+   * regex (GPT-2, Llama 3 and Qwen2 patterns all end a pre-token there, and BPE never merges across
+   * pre-tokens), with no phantom prefix space. The engine tokenizes long texts in such pieces.
+   */
+  get splitsAtLineStarts(): boolean {
+    if (this.kind !== 'byte-level-bpe' || this.pre !== null) return false;
+    const p = this.json.pre_tokenizer as { type?: string; use_regex?: boolean; pretokenizers?: unknown[] } | null | undefined;
+    if (!p) return false;
+    if (p.type === 'ByteLevel') return p.use_regex !== false;
+    const steps = p.type === 'Sequence' ? (p.pretokenizers ?? []) as { type?: string; use_regex?: boolean }[] : [];
+    return steps.some((q) => q.type === 'Split' || (q.type === 'ByteLevel' && q.use_regex !== false));
+  }
+
   /** Longest token in UTF-8 bytes: a text of n bytes has at least n / maxTokenBytes() tokens. */
   maxTokenBytes(): number {
     if (this.maxBytes === 0) {

@@ -150,16 +150,18 @@ test('corpus: delta with a bootstrap interval, JSON and text', () => {
 });
 
 test('Ctrl-C (SIGINT) cancels between windows: exit 130, one message', async () => {
-  const p = file('long.txt', 'a fairly long text that takes a while to score in many windows. '.repeat(3000));
+  // long enough to take far more than 3 s (tens of thousands of windows), under the token limit
+  const p = file('long.txt', 'a fairly long text that takes a while to score in many windows. '.repeat(9000));
   const child = spawn(process.execPath, [CLI, 'probe', '--model', TINY, '--summary', p], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   let stdout = '';
   child.stderr.on('data', (d) => (stderr += d));
   child.stdout.on('data', (d) => (stdout += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
   // wait until the engine is scoring (the sessions are open), then interrupt
   await new Promise((r) => setTimeout(r, 3000));
   child.kill('SIGINT');
-  const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  const code = await exited;
   assert.equal(code, 130, stderr);
   assert.equal(stdout, '');
   assert.match(stderr, /error: the probe was cancelled/);
