@@ -3,8 +3,9 @@
 // the models in the local Hugging Face cache. It reads small files only (manifest.json, pair.json,
 // config.json, the JSON headers of safetensors files), never weight data, and never downloads.
 // Each entry says whether the engine can open it and, when not, why. Plain Node (no 'vscode').
+import { readHeader } from '../hf/safetensors';
 import { constants as fsc } from 'node:fs';
-import { access, open, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { access, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { defaultPackDir } from '../pack';
@@ -52,8 +53,6 @@ export interface DiscoverOptions {
 /** Folders never walked into. */
 const SKIP_DIRS = new Set(['node_modules', '.git', '.hg', '.svn', 'dist', 'out', '__pycache__', '.venv', 'venv', '.tox', '.mypy_cache', '.pytest_cache']);
 const MAX_JSON = 4 * 1024 * 1024;
-const MAX_SAFETENSORS_HEADER = 64 * 1024 * 1024;
-const DTYPE_OK = new Set(['F64', 'F32', 'F16', 'BF16', 'I64', 'I32', 'I16', 'I8', 'U8', 'BOOL', 'F8_E4M3', 'F8_E5M2']);
 
 /** The Hugging Face hub cache folder, as huggingface_hub resolves it. */
 export function hfHubCacheDir(env: NodeJS.ProcessEnv = process.env, home = homedir()): string {
@@ -397,7 +396,7 @@ export async function describeHfFolder(dir: string, source: ModelSource): Promis
       continue;
     }
     size += sz;
-    const n = paramsKnown ? await safetensorsParameters(p) : null;
+    const n = paramsKnown ? safetensorsParameters(p) : null;
     if (n === null) paramsKnown = false;
     else params += n;
   }
@@ -430,41 +429,14 @@ export async function describeHfFolder(dir: string, source: ModelSource): Promis
   return { ...m, supported: true };
 }
 
-/**
- * Parameters in a safetensors file, from its header only: 8-byte little-endian header length,
- * then a JSON object {name: {dtype, shape, data_offsets}}. Null when the header is unreadable.
- */
-export async function safetensorsParameters(path: string): Promise<number | null> {
-  let fh;
+/** Parameters in a safetensors file, from its (checked) header only; null when it is not valid. */
+export function safetensorsParameters(path: string): number | null {
   try {
-    fh = await open(path, 'r');
-    const size = (await fh.stat()).size;
-    if (size < 8) return null;
-    const lenBuf = Buffer.alloc(8);
-    await fh.read(lenBuf, 0, 8, 0);
-    const n = lenBuf.readBigUInt64LE(0);
-    if (n === 0n || n > BigInt(Math.min(MAX_SAFETENSORS_HEADER, size - 8))) return null;
-    const hb = Buffer.alloc(Number(n));
-    const { bytesRead } = await fh.read(hb, 0, hb.length, 8);
-    if (bytesRead !== hb.length) return null;
-    const header = JSON.parse(hb.toString('utf8')) as Record<string, { dtype?: unknown; shape?: unknown }>;
-    if (!header || typeof header !== 'object' || Array.isArray(header)) return null;
     let total = 0;
-    for (const [k, t] of Object.entries(header)) {
-      if (k === '__metadata__') continue;
-      if (!t || typeof t !== 'object' || typeof t.dtype !== 'string' || !DTYPE_OK.has(t.dtype) || !Array.isArray(t.shape)) return null;
-      let c = 1;
-      for (const d of t.shape) {
-        if (!Number.isSafeInteger(d) || (d as number) < 0) return null;
-        c *= d as number;
-      }
-      total += c;
-    }
+    for (const t of readHeader(path).values()) total += t.shape.reduce((a, d) => a * d, 1);
     return total;
   } catch {
     return null;
-  } finally {
-    await fh?.close().catch(() => {});
   }
 }
 
