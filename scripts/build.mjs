@@ -34,6 +34,18 @@ const entries = [
     entryPoints: ['webview/main.ts'],
     outfile: 'dist/webview.js',
   },
+  // the Labs view (src/vscode/labs/labsProvider.ts)
+  {
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    sourcemap: !production,
+    minify: production,
+    logLevel: 'warning',
+    entryPoints: ['webview/labs/main.ts'],
+    outfile: 'dist/labs.js',
+  },
 ].filter((e) => existsSync(e.entryPoints[0]));
 
 if (watch) {

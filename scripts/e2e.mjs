@@ -675,6 +675,209 @@ async function chooseModelFromHfCache() {
   }
 }
 
+// ---- The theory labs (docs/labs.md): the Labs view in the LM Probe container, collapsed until
+// opened. Its iframe is the second webview of the container, so it is found by its content.
+async function labsFrame(timeout = 30_000) {
+  let found;
+  await until(async () => {
+    for (const f of page.frames()) if ((await f.locator('#icl-lab').count().catch(() => 0)) > 0) return (found = f);
+    return false;
+  }, 'the Labs view is loaded', timeout);
+  return found;
+}
+
+/** The canvas has something drawn on it. */
+function inked(loc) {
+  return loc.evaluate((c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let ink = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) ink++;
+    return ink;
+  });
+}
+
+/** Collapses the Probe view above the labs (a probe may have opened it) so that Labs has the side bar. */
+async function collapseProbeView() {
+  const header = page.locator('.pane-header', { hasText: /^\s*Probe\s*$/i }).first();
+  if ((await header.getAttribute('aria-expanded').catch(() => null)) === 'true') {
+    await header.click();
+    await sleep(500);
+  }
+}
+
+/** Widens the side bar (its sash) so that the labs' screenshots are legible. */
+async function widenSideBar(width = 460) {
+  const box = await page.locator('.part.sidebar').boundingBox();
+  if (!box || box.width >= width - 5) return;
+  const x = box.x + box.width;
+  const y = box.y + box.height / 2;
+  await page.mouse.move(x + 1, y);
+  await page.mouse.down();
+  await page.mouse.move(x + 1 + (width - box.width) / 2, y, { steps: 5 });
+  await page.mouse.move(box.x + width + 1, y, { steps: 5 });
+  await page.mouse.up();
+  await sleep(500);
+}
+
+/** Screenshots the side bar, in a window tall enough for the lab, with the lab scrolled to its top. */
+async function shotLab(frame, labSel, name) {
+  await collapseProbeView();
+  await page.setViewportSize({ width: 1440, height: 2000 });
+  try {
+    await sleep(800);
+    await frame.locator(labSel).evaluate((e) => e.scrollIntoView({ block: 'start' }));
+    await sleep(500);
+    const box = await page.locator('.part.sidebar').boundingBox();
+    await page.screenshot({ path: join(shots, `${name}.png`), clip: box ?? undefined });
+  } finally {
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await sleep(300);
+  }
+}
+
+async function setTheme(label, workbenchSel) {
+  await palette('Preferences: Color Theme');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ timeout: 10_000 });
+  await input.fill(label);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor({ timeout: 10_000 });
+  await page.keyboard.press('Enter');
+  await page.locator(workbenchSel).waitFor({ timeout: 20_000 });
+  await sleep(1200);
+}
+
+async function labsSteps() {
+  let labs;
+  const tile = (sel) => labs.locator(sel).first();
+  const value = async (sel) => Number(await tile(sel).getAttribute('data-value'));
+  const setNumber = async (id, v) => {
+    const box = labs.locator(`#${id}`);
+    await box.fill(String(v));
+    await box.press('Enter');
+    await box.dispatchEvent('change');
+  };
+  await step('Labs: "LM Probe: Show theory labs" opens the Labs view; the in-context learning lab runs the paper\'s setting (prefix error ≪ causal)', async () => {
+    await setTheme('Dark Modern', '.monaco-workbench.vs-dark');
+    await palette('LM Probe: Show theory labs');
+    labs = await labsFrame();
+    await collapseProbeView();
+    await widenSideBar();
+    await until(async () => (await tile('#icl-metrics .metric.prefix').getAttribute('data-value')) !== null, 'the ICL lab shows its result', 30_000);
+    await until(async () => !(await labs.locator('#icl-lab').innerText()).includes('Computing…'), 'the sweep is computed', 60_000);
+    const p = await value('#icl-metrics .metric.prefix');
+    const c = await value('#icl-metrics .metric.causal');
+    log(`  ICL (d 16, n 40, eta 0.04, 50 layers): prefix MSE ${p}, causal MSE ${c}`);
+    expect(p < 1e-3 && c > 0.05 && c > 100 * p, `prefix ${p}, causal ${c}`);
+    expect((await inked(labs.locator('#icl-layers-chart'))) > 500, 'the layers chart is empty');
+    expect((await inked(labs.locator('#icl-examples-chart'))) > 500, 'the examples chart is empty');
+    expect((await labs.locator('#icl-predictions tbody tr').count()) === 12, 'the predictions table');
+    await shotLab(labs, '#icl-lab', 'labs-icl-dark');
+  });
+
+  await step('Labs: a control recomputes: 150 layers bring prefix closer to least squares; causal stays on its plateau', async () => {
+    const p0 = await value('#icl-metrics .metric.prefix');
+    const c0 = await value('#icl-metrics .metric.causal');
+    await setNumber('icl-layers', 150);
+    await until(async () => (await value('#icl-metrics .metric.prefix')) < p0 / 100, 'prefix error falls with more layers', 30_000);
+    const c1 = await value('#icl-metrics .metric.causal');
+    expect(Math.abs(c1 - c0) < 0.05 * c0, `causal moved: ${c0} -> ${c1}`);
+    await setNumber('icl-layers', 50);
+    await until(async () => (await value('#icl-metrics .metric.prefix')) > p0 / 2, 'back to 50 layers', 30_000);
+  });
+
+  await step('Labs: "Use selection" runs the lab on rows of numbers selected in an editor (empty y = query)', async () => {
+    // y = 2 x1 - x2 + 0.5 x3 on 12 examples, 3 queries
+    const r = (i, k) => Number(((((i + 1) * (k * 29 + 11) * 7919) % 1000) / 500 - 1).toFixed(3));
+    const rows = Array.from({ length: 12 }, (_, i) => {
+      const x = [r(i, 1), r(i, 2), r(i, 3)];
+      return `${x.join(', ')}, ${(2 * x[0] - x[1] + 0.5 * x[2]).toFixed(4)}`;
+    });
+    // typed into a new untitled editor (a file written now may not reach Quick Open's index in time)
+    await palette('File: New Untitled Text File');
+    await page.locator('.tab.active', { hasText: /Untitled/ }).first().waitFor({ timeout: 10_000 });
+    await page.keyboard.insertText(['x1, x2, x3, y', ...rows, '0.5, 0.5, 0.5,', '1, 0, 0,', '0, 0, 1,'].join('\n') + '\n');
+    await page.keyboard.press('Control+A');
+    await sleep(300);
+    await labs.locator('#icl-use-selection').click();
+    await until(async () => /selection: Untitled-\d+, lines 1–17/.test(await labs.locator('#icl-lab .lab-data').innerText()), 'the lab reads the selection', 20_000);
+    await until(async () => (await labs.locator('#icl-predictions tbody tr').count()) === 3, 'three queries', 20_000);
+    const row = (await labs.locator('#icl-predictions tbody tr').nth(1).innerText()).split(/\s+/).map(Number);
+    // query (1, 0, 0): least squares and the truth say 2
+    log(`  selection: query (1, 0, 0): prefix ${row[1]}, causal ${row[2]}, least squares ${row[3]}, NLMS ${row[4]}`);
+    expect(Math.abs(row[3] - 2) < 1e-3, `least squares on the selection: ${row[3]}`);
+    expect(Math.abs(row[1] - 2) < 0.01, `prefix on the selection after 50 layers: ${row[1]}`);
+    expect(Math.abs(row[2] - 2) > 0.05, `causal on the selection is not least squares: ${row[2]}`);
+    await shotLab(labs, '#icl-lab', 'labs-icl-selection-dark');
+    await labs.locator('#icl-synthetic').click();
+    await until(async () => (await labs.locator('#icl-lab .lab-data').innerText()).includes('synthetic'), 'back to the synthetic task', 20_000);
+  });
+
+  await step('Labs: the skills lab draws the bound of Theorem 8, the k\'-tuple curve and the Monte Carlo check under it', async () => {
+    await labs.locator('vscode-tab-header[data-tab=skills]').click();
+    await until(async () => (await tile('#skills-metrics .metric.prefix').getAttribute('data-value')) !== null, 'the skills lab shows its result', 20_000);
+    const text = await labs.locator('#skills-lab').innerText();
+    expect(/Theorem 8/.test(text) && /Cor\. 13/.test(text), 'the theorem is stated');
+    const a5 = await value('#skills-metrics .metric.prefix');
+    expect(a5 > 0 && a5 < 0.2, `alpha at 50% competence, theta 0.1, k 5: ${a5}`);
+    expect((await inked(labs.locator('#skills-chart'))) > 500, 'the chart is empty');
+    // the table: simulated fractions under the bound
+    for (const tr of await labs.locator('#skills-table tbody tr').all()) {
+      const [, , bound, rand, conc] = (await tr.locator('td').evaluateAll((tds) => tds.map((td) => Number(td.dataset.value))));
+      expect(rand <= bound && conc <= bound, `a simulated fraction above the bound: ${await tr.innerText()}`);
+    }
+    await shotLab(labs, '#skills-lab', 'labs-skills-dark');
+    // more skills per piece: a tighter bound
+    await setNumber('skills-k', 10);
+    await until(async () => (await value('#skills-metrics .metric.prefix')) < a5, 'k = 10 tightens the bound', 20_000);
+    await setNumber('skills-k', 5);
+  });
+
+  await step('Labs: "Use last probe" takes θ from the last probe\'s loss minus an entropy floor', async () => {
+    // a probe of sample.md first (choosing models may have cleared the last one)
+    await openFile('sample.md');
+    await page.keyboard.press('Control+A');
+    await palette('LM Probe: Probe selection');
+    await waitDecorations(3, 60_000);
+    // the Probe view is one of two webviews now: found by its content, as the labs are
+    let probeView;
+    await until(async () => {
+      for (const f of page.frames()) if ((await f.locator('#summary').count().catch(() => 0)) > 0) return (probeView = f);
+      return false;
+    }, 'the Probe view shows the summary', 30_000);
+    await until(async () => /Forward\s*[\d.]+\s*nats/.test(await probeView.locator('#summary').innerText()), 'the summary has the forward mean', 30_000);
+    const probed = Number(/Forward\s*([\d.]+)\s*nats/.exec(await probeView.locator('#summary').innerText())[1]);
+    labs = await labsFrame();
+    await labs.locator('#skills-last-probe').click();
+    await until(async () => /L from the last probe: sample\.md/.test(await labs.locator('#skills-lab').innerText()), 'the loss of the last probe is used', 20_000);
+    const loss = Number(await labs.locator('#skills-loss').inputValue());
+    expect(loss > 0 && Math.abs(loss - probed) < 0.01, `loss ${loss}, the panel's forward mean ${probed}`);
+    await setNumber('skills-floor', (loss - 0.05).toFixed(4));
+    await until(async () => Math.abs((await value('#skills-metrics .metric:first-child')) - 0.1) < 0.002, 'theta = 2 (L - H) = 0.1', 20_000);
+    log(`  last probe loss ${loss} nats; floor ${(loss - 0.05).toFixed(4)} -> theta ${await value('#skills-metrics .metric:first-child')}`);
+    await shotLab(labs, '#skills-lab', 'labs-skills-loss-dark');
+    await labs.locator('#skills-mode-theta').check();
+    await until(async () => (await value('#skills-metrics .metric:first-child')) === 0.1, 'theta directly again', 20_000);
+  });
+
+  await step('Labs: light theme; the labs keep their state across hiding the view', async () => {
+    await setTheme('Light Modern', '.monaco-workbench.vs:not(.vs-dark)');
+    labs = await labsFrame();
+    await shotLab(labs, '#skills-lab', 'labs-skills-light');
+    await labs.locator('vscode-tab-header[data-tab=icl]').click();
+    await sleep(800);
+    await shotLab(labs, '#icl-lab', 'labs-icl-light');
+    // hide (another view container) and show again: same parameters, same result
+    const before = await value('#icl-metrics .metric.prefix');
+    await palette('View: Show Explorer');
+    await page.locator('.explorer-folders-view, .explorer-viewlet').first().waitFor({ timeout: 10_000 });
+    await sleep(800);
+    await palette('LM Probe: Show theory labs');
+    labs = await labsFrame();
+    await until(async () => (await tile('#icl-metrics .metric.prefix').getAttribute('data-value')) !== null, 'the lab shows its result again', 20_000);
+    expect((await value('#icl-metrics .metric.prefix')) === before, 'the result changed across hide and show');
+  });
+}
+
 try {
   await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(ws)}`);
   await step('VS Code (code-server) starts with the extension installed', async () => {
@@ -1037,6 +1240,8 @@ try {
   }
 
   await chooseModelFromHfCache();
+
+  await labsSteps();
 
   await step('no Content-Security-Policy violations in the panel', async () => {
     expect(consoleErrors.length === 0, consoleErrors.join('\n'));

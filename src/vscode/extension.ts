@@ -4,6 +4,7 @@ import { Ctx } from './context';
 import { probeAgain, registerCommands } from './commands';
 import { startAnalyses } from './analyses';
 import type { Measure } from './heatmap';
+import { registerLabs } from './labs/labsProvider';
 
 let ctx: Ctx | undefined;
 
@@ -30,6 +31,7 @@ export function activate(extension: vscode.ExtensionContext): void {
   });
   ctx = c;
   registerCommands(c);
+  registerLabs(extension, () => c.store.last);
   extension.subscriptions.push(c);
 }
 
