@@ -76,19 +76,28 @@ export interface CorpusDoc {
   size?: number;
 }
 
-export async function runCorpus(
+/** One document's figures: what a shard of the corpus stores, and all that the report needs. */
+export interface CorpusDocScore {
+  file: string;
+  tokens: number;
+  fwNats: number;
+  /** 0 without a backward model. */
+  bwNats: number;
+  /** Consecutive blocks of blockTokens tokens (the last may be shorter), for the block bootstrap. */
+  blocks: CorpusUnit[];
+}
+
+/** Scores the documents one at a time (nats only) and sums them per document and per block. */
+export async function scoreCorpus(
   engine: Engine,
   docs: CorpusDoc[],
-  opts: { resamples: number; seed: number; signal?: AbortSignal; onProgress?: (fraction: number) => void },
-): Promise<CorpusReport> {
+  opts: { signal?: AbortSignal; onProgress?: (fraction: number) => void },
+): Promise<{ docs: CorpusDocScore[]; seconds: number; blockTokens: number }> {
   const sizeOf = (d: CorpusDoc) => d.size ?? (typeof d.text === 'string' ? d.text.length : 1);
   const total = docs.reduce((a, d) => a + sizeOf(d), 0);
   let done = 0;
-  const hasBw = engine.hasBackward;
-  const docUnits: CorpusUnit[] = [];
-  const blockUnits: CorpusUnit[] = [];
   const blockTokens = engine.pack.manifest.contextLength - 1;
-  const files: CorpusReport['files'] = [];
+  const scores: CorpusDocScore[] = [];
   let seconds = 0;
   for (const d of docs) {
     const size = sizeOf(d);
@@ -109,7 +118,7 @@ export async function runCorpus(
     seconds += r.ms / 1000;
     done += size;
     opts.onProgress?.(done / total);
-    const u: CorpusUnit = { tokens: 0, fwNats: 0, bwNats: 0 };
+    const u: CorpusDocScore = { file: d.file, tokens: 0, fwNats: 0, bwNats: 0, blocks: [] };
     let block: CorpusUnit = { tokens: 0, fwNats: 0, bwNats: 0 };
     for (let i = 0; i < r.forward.length; i++) {
       const f = r.forward[i];
@@ -121,14 +130,33 @@ export async function runCorpus(
       block.fwNats += f;
       block.bwNats += b;
       if (block.tokens === blockTokens) {
-        blockUnits.push(block);
+        u.blocks.push(block);
         block = { tokens: 0, fwNats: 0, bwNats: 0 };
       }
     }
-    if (block.tokens > 0) blockUnits.push(block);
-    docUnits.push(u);
-    files.push({ file: d.file, tokens: u.tokens, forwardMeanNats: u.fwNats / u.tokens, backwardMeanNats: hasBw ? u.bwNats / u.tokens : null });
+    if (block.tokens > 0) u.blocks.push(block);
+    scores.push(u);
   }
+  return { docs: scores, seconds, blockTokens };
+}
+
+/**
+ * The report from per-document figures in corpus order: one run's, or the merge of shards' (the
+ * same figures in the same order give the same report, bootstrap interval included).
+ */
+export function corpusReport(
+  docs: CorpusDocScore[],
+  meta: { hasBackward: boolean; blockTokens: number; resamples: number; seed: number; seconds: number; provider: string; pack: { name: string; dir: string } },
+): CorpusReport {
+  const hasBw = meta.hasBackward;
+  const docUnits: CorpusUnit[] = docs.map((d) => ({ tokens: d.tokens, fwNats: d.fwNats, bwNats: d.bwNats }));
+  const blockUnits: CorpusUnit[] = docs.flatMap((d) => d.blocks);
+  const files: CorpusReport['files'] = docs.map((d) => ({
+    file: d.file,
+    tokens: d.tokens,
+    forwardMeanNats: d.fwNats / d.tokens,
+    backwardMeanNats: hasBw ? d.bwNats / d.tokens : null,
+  }));
   // Documents are the natural unit of resampling (they keep the between-document variance), but a
   // handful of documents gives a meaningless bootstrap: below MIN_DOCS, resample blocks of one
   // context length instead.
@@ -137,19 +165,37 @@ export async function runCorpus(
   const tokens = docUnits.reduce((a, u) => a + u.tokens, 0);
   const fw = docUnits.reduce((a, u) => a + u.fwNats, 0) / tokens;
   const bw = docUnits.reduce((a, u) => a + u.bwNats, 0) / tokens;
+  const { blockTokens, resamples, seed, seconds } = meta;
   return {
     files,
     tokens,
     forward: { meanNats: fw },
     backward: hasBw ? { meanNats: bw } : null,
     delta: hasBw ? deltaOf(docUnits) : null,
-    deltaCI95: hasBw ? bootstrapDelta(units, opts.resamples, opts.seed) : null,
-    bootstrap: { unit: byDoc ? 'document' : 'block', units: units.length, blockTokens: byDoc ? null : blockTokens, resamples: opts.resamples, seed: opts.seed },
+    deltaCI95: hasBw ? bootstrapDelta(units, resamples, seed) : null,
+    bootstrap: { unit: byDoc ? 'document' : 'block', units: units.length, blockTokens: byDoc ? null : blockTokens, resamples, seed },
     tokensPerSecond: seconds > 0 ? tokens / seconds : 0,
     seconds,
+    provider: meta.provider,
+    pack: meta.pack,
+  };
+}
+
+export async function runCorpus(
+  engine: Engine,
+  docs: CorpusDoc[],
+  opts: { resamples: number; seed: number; signal?: AbortSignal; onProgress?: (fraction: number) => void },
+): Promise<CorpusReport> {
+  const s = await scoreCorpus(engine, docs, opts);
+  return corpusReport(s.docs, {
+    hasBackward: engine.hasBackward,
+    blockTokens: s.blockTokens,
+    resamples: opts.resamples,
+    seed: opts.seed,
+    seconds: s.seconds,
     provider: engine.provider,
     pack: { name: engine.pack.info.name, dir: engine.pack.dir },
-  };
+  });
 }
 
 export function formatCorpus(r: CorpusReport): string {

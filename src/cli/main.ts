@@ -15,6 +15,7 @@ import { SingleBar } from 'cli-progress';
 import { ANALYSIS_COMMANDS, ANALYSIS_USAGE } from './commands/analysis';
 import { MODELS_COMMAND, MODELS_USAGE } from './commands/models';
 import { LABS_COMMANDS, LABS_USAGE } from './commands/labs';
+import { CORPUS_SHARD_OPTIONS, MERGE_COMMAND, SHARD_USAGE, corpusShard } from './commands/shards';
 import { common, engineOptions, intOption, write, type Command, type Values } from './options';
 
 function version(): string {
@@ -29,7 +30,8 @@ const USAGE = `lm-probe: what a language model makes of your text (forward and b
 
 Usage:
   lm-probe probe  [--model DIR] [--json] [--top K] [--summary] (--text "..." | FILE | -)
-  lm-probe corpus [--model DIR] [--json] [--resamples N] [--seed S] FILE...
+  lm-probe corpus [--model DIR] [--json] [--resamples N] [--seed S] [--shard I/N --out FILE] FILE...
+  lm-probe merge  [--json] [--out FILE] SHARD...   combine corpus / fit-probes shards (below)
   lm-probe models [--json] [FOLDER...]
   lm-probe icl | skills [--json] ...   theory labs (below)
   lm-probe help | --help | --version
@@ -51,7 +53,7 @@ corpus options:
   --resamples N      bootstrap resamples for delta's 95% interval (default 1000); resampled
                      units are the files when there are 10 or more, else blocks of one context
   --seed S           bootstrap seed (default 1)
-${ANALYSIS_USAGE}${MODELS_USAGE}${LABS_USAGE}
+${ANALYSIS_USAGE}${SHARD_USAGE}${MODELS_USAGE}${LABS_USAGE}
 Exit codes:
   0 success   1 runtime failure   2 usage error   3 bad input text   4 bad or missing model pack
   130 cancelled (Ctrl-C)
@@ -132,9 +134,10 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   corpus: {
-    options: { ...common, resamples: { type: 'string' }, seed: { type: 'string' } },
+    options: { ...common, resamples: { type: 'string' }, seed: { type: 'string' }, ...CORPUS_SHARD_OPTIONS },
     allowPositionals: true,
     async run(v, pos, ctx) {
+      if (v.shard !== undefined || v.out !== undefined) return corpusShard(v, pos, ctx);
       if (pos.length === 0) throw new CliError(EXIT.USAGE, 'corpus needs at least one FILE');
       const resamples = intOption(v, 'resamples', 1000, 1);
       const seed = intOption(v, 'seed', 1, 0);
@@ -174,6 +177,7 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   ...ANALYSIS_COMMANDS,
+  merge: MERGE_COMMAND,
   models: MODELS_COMMAND,
   ...LABS_COMMANDS,
 };

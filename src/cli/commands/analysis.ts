@@ -8,15 +8,16 @@ import { SingleBar } from 'cli-progress';
 import { Engine } from '../../engine/engine';
 import type { ProbeOptions } from '../../engine/api';
 import { designFromRows, lasso } from '../../engine/analysis/lasso';
-import { evalProbes, fitProbes, type EvalReport, type Progress } from '../../engine/analysis/futureLens';
+import { accumulateFit, evalProbes, fitProbes, fitSettings, type EvalReport, type FitOptions, type Progress } from '../../engine/analysis/futureLens';
 import { loadProbes, writeProbes } from '../../engine/analysis/probes';
 import { CliError, EXIT, readStdin, readTextFile } from '../io';
+import { parseShard, shardMembers, shardOutPath, writeFitShard } from './shards';
 
 export const ANALYSIS_USAGE = `
 Analyses (future-token probes, token importance, geometry):
   lm-probe fit-probes  [--model DIR] --out FILE [--held-out FILE]... [--held-out-from LIST]
                        [--max-tokens N] [--lambdas a,b,...] [--target normalized|residual]
-                       [--set-manifest] [--files-from LIST] FILE...
+                       [--set-manifest] [--files-from LIST] [--shard I/N] FILE...
       fit future-token probes (ridge, penalty chosen on held-out text) on text FILEs; writes
       FILE (JSON header) and FILE's .bin; --set-manifest points the pack's manifest at FILE
       (FILE must then be inside the pack folder); LIST: a file naming text files, one a line.
@@ -25,7 +26,9 @@ Analyses (future-token probes, token importance, geometry):
       files use --held-out-from LIST. A file may not be both fitted and held out. Without
       held-out files, every 10th window of the sampled text (and the second window, when there
       is none yet; of a one-window text, its last tenth) is held out; with too little text for
-      that, fit-probes refuses
+      that, fit-probes refuses. --shard I/N: write this shard's sums to --out (binary) for
+      lm-probe merge (below; every shard reads and tokenizes the sampled text of all FILEs so
+      that the sample and the held-out split are those of one run, and runs the model on its own)
   lm-probe eval-probes [--model DIR] [--probes FILE] [--max-tokens N] [--json] FILE...
       precision@1 per layer and offset on FILEs, next to bigram baselines; when the FILEs
       hold more than N tokens (default 20000), windows are sampled evenly through all of them
@@ -198,11 +201,14 @@ export const ANALYSIS_COMMANDS: Record<string, Command> = {
       'set-manifest': { type: 'boolean' },
       target: { type: 'string' },
       'files-from': { type: 'string' },
+      shard: { type: 'string' },
     },
     allowPositionals: true,
     async run(v, pos, ctx) {
       if (typeof v.out !== 'string') throw new CliError(EXIT.USAGE, 'fit-probes needs --out FILE (the probe file to write, e.g. probes.json)');
-      const out = v.out.endsWith('.json') ? v.out : v.out + '.json';
+      const spec = typeof v.shard === 'string' ? parseShard(v.shard) : null;
+      if (spec && v['set-manifest']) throw new CliError(EXIT.USAGE, '--set-manifest does not go with --shard: a shard is not a probe file (merge the shards, then point the manifest at the merged file)');
+      const out = spec ? shardOutPath(v.out, spec) : v.out.endsWith('.json') ? v.out : v.out + '.json';
       const listOf = (name: string) => (typeof v[name] === 'string' ? readTextFile(v[name] as string).split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '') : []);
       const texts = files([...pos, ...listOf('files-from')], 'fit-probes');
       const held = [...((v['held-out'] as string[] | undefined) ?? []), ...listOf('held-out-from')];
@@ -231,18 +237,35 @@ export const ANALYSIS_COMMANDS: Record<string, Command> = {
             })
           : undefined;
       const engine = await Engine.open(v.model as string | undefined, engineOptions(v));
-      const b = bar('fitting probes');
+      const b = bar(spec ? `fitting probes, shard ${spec.index}/${spec.count}` : 'fitting probes');
       try {
         const t0 = performance.now();
-        const fit = await fitProbes(engine, {
+        const maxTokens = intOption(v, 'max-tokens', 200_000, 1);
+        const fitOpts: FitOptions = {
           files: texts,
           heldOutFiles: held.length ? held : undefined,
-          maxTokens: intOption(v, 'max-tokens', 200_000, 1),
+          maxTokens,
           lambdas,
           targetSpace: targetSpaceOf(v.target),
           onProgress: (p) => b.update(p),
           signal: ctx.signal,
-        });
+        };
+        if (spec) {
+          // Shard I of N: the files of rank I-1 mod N in the sorted list of fitting + held-out files.
+          const mine = new Set(shardMembers([...texts, ...held], spec));
+          const acc = await accumulateFit(engine, { ...fitOpts, include: (i) => mine.has(i) });
+          b.stop();
+          const seconds = (performance.now() - t0) / 1000;
+          const abs = writeFitShard(out, { pack: engine.pack, provider: engine.provider, spec, acc, settings: fitSettings(engine, fitOpts), maxTokens, heldOutEvery: 10, files: mine.size, seconds });
+          const summary = { out: abs, shard: spec, files: mine.size, of: texts.length + held.length, windows: acc.ran.windows, tokens: acc.ran.tokens, plan: { tokens: acc.trainTokens, heldOutTokens: acc.heldTokens, windows: acc.windows }, seconds };
+          await write(
+            v.json
+              ? JSON.stringify(summary) + '\n'
+              : `wrote ${abs}: shard ${spec.index}/${spec.count}, ${mine.size} of ${summary.of} files, ${acc.ran.windows} of ${acc.windows} windows (${acc.ran.tokens} of ${acc.trainTokens + acc.heldTokens} tokens); combine the shards with lm-probe merge --out FILE\n`,
+          );
+          return;
+        }
+        const fit = await fitProbes(engine, fitOpts);
         b.stop();
         const header = writeProbes(out, fit.meta, fit.maps);
         if (v['set-manifest']) {

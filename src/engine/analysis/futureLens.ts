@@ -3,6 +3,7 @@
 // from which the model itself predicts token t+k), decoded through the pack's head (final norm +
 // unembedding). Fitted by ridge regression from streamed statistics (ridge.ts), one penalty per
 // map chosen by held-out mean squared error on a grid. File format: probes.ts.
+import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { ProbeError } from '../errors';
 import type { AnalysisEngine, RunOutputLike } from './host';
@@ -146,6 +147,27 @@ export class BigramCounter {
     }
   }
 
+  /** The raw counts (pair keys a * V + b ascending, per offset): what shards of a fit store and merge adds. */
+  counts(): { unigram: Float64Array; pairs: { keys: Float64Array; counts: Float64Array }[] } {
+    return {
+      unigram: this.unigram.slice(),
+      pairs: this.pairs.map((m) => {
+        const keys = Float64Array.from(m.keys()).sort();
+        return { keys, counts: Float64Array.from(keys, (k) => m.get(k)!) };
+      }),
+    };
+  }
+
+  /** Adds counts from counts() of another counter with the same vocabulary and offsets. */
+  addCounts(c: { unigram: ArrayLike<number>; pairs: { keys: ArrayLike<number>; counts: ArrayLike<number> }[] }): void {
+    if (c.unigram.length !== this.vocabSize || c.pairs.length !== this.offsets.length) throw new Error('bigram counts of another vocabulary or offsets');
+    for (let v = 0; v < this.vocabSize; v++) this.unigram[v] += c.unigram[v];
+    c.pairs.forEach((p, i) => {
+      const m = this.pairs[i];
+      for (let j = 0; j < p.keys.length; j++) m.set(p.keys[j], (m.get(p.keys[j]) ?? 0) + p.counts[j]);
+    });
+  }
+
   table(): BigramTable {
     const V = this.vocabSize;
     let fb = 0;
@@ -241,6 +263,14 @@ export interface FitOptions {
   offsets?: number[];
   /** Regress onto the final-layer residual as it is, or layer-normalized (default). */
   targetSpace?: 'residual' | 'normalized';
+  /**
+   * Sharding hook (lm-probe fit-probes --shard): which files this process runs the model on, by
+   * index into `files` followed by `heldOutFiles`. Every file is still read and its sampled pieces
+   * tokenized, so that the sample, the held-out split and the token counts are exactly those of one
+   * run over all files; the windows of excluded files are only planned, not run or accumulated.
+   * Default: every file.
+   */
+  include?: (fileIndex: number) => boolean;
   onProgress?: (p: Progress) => void;
   signal?: AbortSignal;
 }
@@ -250,7 +280,65 @@ export interface FitResult {
   maps: ProbeMapData[];
 }
 
+/** The (layer, offset) keys of a fit, in the order of its statistics and maps. */
+export function fitKeys(layers: number, offsets: number[]): { layer: number; offset: number }[] {
+  const keys: { layer: number; offset: number }[] = [];
+  for (let l = 0; l <= layers; l++) for (const k of offsets) keys.push({ layer: l, offset: k });
+  return keys;
+}
+
+/** What a fit accumulates before solving: mergeable by adding (shards of one plan). */
+export interface FitAccumulation {
+  keys: { layer: number; offset: number }[];
+  /** Statistics per key (empty for the identity map (L, 1)). */
+  train: RidgeStats[];
+  held: RidgeStats[];
+  bigram: BigramCounter;
+  /** Of the whole plan (every file), whichever files this process ran. */
+  trainTokens: number;
+  heldTokens: number;
+  windows: number;
+  /** sha256 of the plan: every window's destination, file and token ids, in order. */
+  planSha256: string;
+  /** What this process ran: all of the plan without `include`. */
+  ran: { windows: number; tokens: number };
+}
+
+/** Everything but the statistics that the solve and the probe file's header need. */
+export interface FitSettings {
+  width: number;
+  modelLayers: number;
+  vocabSize: number;
+  offsets: number[];
+  lambdas: number[];
+  targetSpace: 'residual' | 'normalized';
+  files: string[];
+  heldOutFiles: string[];
+  pack: string;
+}
+
+export function fitSettings(engine: AnalysisEngine, opts: FitOptions): FitSettings {
+  const a = engine.pack.manifest.architecture;
+  return {
+    width: a.width,
+    modelLayers: a.layers,
+    vocabSize: a.vocabSize,
+    offsets: opts.offsets ?? DEFAULT_OFFSETS,
+    lambdas: opts.lambdas ?? DEFAULT_LAMBDAS,
+    targetSpace: opts.targetSpace ?? 'normalized',
+    files: opts.files.slice(),
+    heldOutFiles: (opts.heldOutFiles ?? []).slice(),
+    pack: engine.pack.manifest.name,
+  };
+}
+
 export async function fitProbes(engine: AnalysisEngine, opts: FitOptions): Promise<FitResult> {
+  const acc = await accumulateFit(engine, opts);
+  return solveFit(acc, fitSettings(engine, opts), opts);
+}
+
+/** The sampling and accumulation of a fit (see the README's Sampling): statistics, not yet solved. */
+export async function accumulateFit(engine: AnalysisEngine, opts: FitOptions): Promise<FitAccumulation> {
   const m = engine.pack.manifest;
   if (!m.graph.outputs.hiddenStates) throw new ProbeError('BAD_PACK', `model pack ${engine.pack.dir} has no hidden states: probes cannot be fitted`);
   if (!engine.pack.files.head) throw new ProbeError('BAD_PACK', `model pack ${engine.pack.dir} has no "head" graph: probes cannot be decoded`);
@@ -262,12 +350,14 @@ export async function fitProbes(engine: AnalysisEngine, opts: FitOptions): Promi
   const lambdas = opts.lambdas ?? DEFAULT_LAMBDAS;
   const maxTokens = opts.maxTokens ?? 200_000;
   const every = opts.heldOutEvery ?? 10;
-  const keys: { layer: number; offset: number }[] = [];
-  for (let l = 0; l <= L; l++) for (const k of offsets) keys.push({ layer: l, offset: k });
+  const include = opts.include ?? (() => true);
+  const keys = fitKeys(L, offsets);
   const isIdentity = (l: number, k: number) => l === L && k === 1;
   const train = keys.map(() => new RidgeStats(D, D));
   const held = keys.map(() => new RidgeStats(D, D));
   const bigram = new BigramCounter(V, offsets);
+  const plan = createHash('sha256');
+  const ran = { windows: 0, tokens: 0 };
 
   const heldFiles = opts.heldOutFiles ?? [];
   const trainBytes = fileBytes(opts.files);
@@ -282,25 +372,36 @@ export async function fitProbes(engine: AnalysisEngine, opts: FitOptions): Promi
   let seenTokens = 0;
 
   const targetSpace = opts.targetSpace ?? 'normalized';
-  const accumulate = (out: RunOutputLike, into: RidgeStats[]) => accumulateWindow(out, keys, into, isIdentity, targetSpace === 'normalized');
+  // One planned window: hashed into the plan; run and accumulated when its file is included.
+  const runWindow = async (file: number, win: number[], into: 'train' | 'held', bigramFrom?: { ids: number[]; s: number }) => {
+    plan.update(`${into} ${file} ${win.length}:${win.join(',')}\n`);
+    if (!include(file)) return;
+    const out = await engine.run('forward', win);
+    await accumulateWindow(out, keys, into === 'train' ? train : held, isIdentity, targetSpace === 'normalized');
+    if (bigramFrom) bigram.add(bigramFrom.ids, bigramFrom.s, bigramFrom.s + win.length);
+    ran.windows++;
+    ran.tokens += win.length;
+  };
 
-  let pending: { ids: number[]; s: number; len: number; out: RunOutputLike } | null = null;
+  // Without held-out files the last fitting window waits: with a single window in all, part of it is held out.
+  let pending: { ids: number[]; s: number; len: number; file: number } | null = null;
   const flushPending = async () => {
     if (!pending) return;
     const p = pending;
     pending = null;
-    await accumulate(p.out, train);
-    bigram.add(p.ids, p.s, p.s + p.len);
+    await runWindow(p.file, p.ids.slice(p.s, p.s + p.len), 'train', p);
   };
 
   // Pieces of about 8 KB are kept evenly through the text (a share of them sized to the token
-  // budget, from the bytes per token seen so far); the others are not even tokenized.
-  const pass = async (files: string[], totalBytes: number, budget: number, heldOutPass: boolean) => {
+  // budget, from the bytes per token seen so far); the others are not even tokenized. What is
+  // sampled and held out depends on the text alone, never on the model's outputs (so shards of
+  // one plan can be merged).
+  const pass = async (files: string[], fileBase: number, totalBytes: number, budget: number, heldOutPass: boolean) => {
     let piece = 0;
-    let taken = 0;
     const estPieces = Math.max(1, Math.ceil(totalBytes / PIECE_CHARS));
-    for (const file of files) {
-      const text = readText(file);
+    for (let fi = 0; fi < files.length; fi++) {
+      const file = fileBase + fi;
+      const text = readText(files[fi]);
       for (const chunk of textChunks(text, PIECE_CHARS)) {
         checkCancel(opts.signal);
         const used = heldOutPass ? heldTokens : trainTokens + (heldFiles.length ? 0 : heldTokens);
@@ -310,7 +411,6 @@ export async function fitProbes(engine: AnalysisEngine, opts: FitOptions): Promi
         const take = frac * estPieces < 1 ? evenPick(piece, 1 / estPieces) : Math.floor((piece + 1) * frac) > Math.floor(piece * frac);
         piece++;
         if (!take) continue;
-        taken++;
         const ids = engine.tokenize(chunk).ids;
         seenBytes += Buffer.byteLength(chunk);
         seenTokens += ids.length;
@@ -318,22 +418,19 @@ export async function fitProbes(engine: AnalysisEngine, opts: FitOptions): Promi
         for (const [s, len] of windowsOf(ids.length, W, K + 1)) {
           const used2 = heldOutPass ? heldTokens : trainTokens + (heldFiles.length ? 0 : heldTokens);
           if (used2 >= budget) break;
-          const out = await engine.run('forward', ids.slice(s, s + len));
           // Without held-out files every `every`-th window is held out, and so is the second window
           // when none is yet: small budgets (a dozen windows) still choose the penalty on held-out text.
           const toHeld = heldOutPass || (heldFiles.length === 0 && (windows % every === every - 1 || (heldTokens === 0 && windows === 1)));
           if (toHeld) {
-            await accumulate(out, held);
+            await runWindow(file, ids.slice(s, s + len), 'held');
             heldTokens += len;
           } else if (heldFiles.length === 0) {
-            // The last fitting window waits: with a single window in all, part of it is held out.
             await flushPending();
-            pending = { ids, s, len, out };
+            pending = { ids, s, len, file };
             trainTokens += len;
           } else {
-            await accumulate(out, train);
+            await runWindow(file, ids.slice(s, s + len), 'train', { ids, s });
             trainTokens += len;
-            bigram.add(ids, s, s + len);
           }
           windows++;
           progress.done = Math.min(progress.total, trainTokens + heldTokens);
@@ -341,29 +438,27 @@ export async function fitProbes(engine: AnalysisEngine, opts: FitOptions): Promi
         }
       }
     }
-    void taken;
   };
   const heldBudget = heldFiles.length ? Math.ceil(maxTokens / 5) : 0;
   progress.total = maxTokens + heldBudget + (heldFiles.length ? 0 : Math.ceil(maxTokens / (every - 1)));
-  await pass(opts.files, trainBytes, maxTokens + (heldFiles.length ? 0 : Math.ceil(maxTokens / (every - 1))), false);
+  await pass(opts.files, 0, trainBytes, maxTokens + (heldFiles.length ? 0 : Math.ceil(maxTokens / (every - 1))), false);
   // A text of one window (no held-out files): its last tenth (at least K + 1 tokens) is held out,
   // as a window of its own, so the penalty is still chosen on text the fit has not seen.
-  const last = pending as { ids: number[]; s: number; len: number; out: RunOutputLike } | null;
+  const last = pending as { ids: number[]; s: number; len: number; file: number } | null;
   const hold = last ? Math.max(K + 1, Math.round(last.len / 10)) : 0;
   if (last && heldTokens === 0 && last.len - hold >= K + 1) {
     pending = null;
     const cut = last.len - hold;
     const part = last.ids.slice(last.s, last.s + cut);
-    await accumulate(await engine.run('forward', part), train);
-    bigram.add(part);
-    await accumulate(await engine.run('forward', last.ids.slice(last.s + cut, last.s + last.len)), held);
+    await runWindow(last.file, part, 'train', { ids: part, s: 0 });
+    await runWindow(last.file, last.ids.slice(last.s + cut, last.s + last.len), 'held');
     trainTokens -= hold;
     heldTokens += hold;
     windows++;
   }
   await flushPending();
   if (heldFiles.length) {
-    await pass(heldFiles, heldBytes, heldBudget, true);
+    await pass(heldFiles, opts.files.length, heldBytes, heldBudget, true);
   }
   if (trainTokens === 0) throw new ProbeError('BAD_ARGUMENT', `fit-probes: the files hold too little text (need windows of at least ${K + 1} tokens)`);
   if (heldTokens === 0 && lambdas.length > 1) {
@@ -374,8 +469,14 @@ export async function fitProbes(engine: AnalysisEngine, opts: FitOptions): Promi
         : `fit-probes: no held-out text: the text is too short to hold part of it out (${trainTokens} tokens; a held-out part needs ${K + 1} tokens and leaves at least ${K + 1} to fit); give more text, --held-out FILE, or one --lambdas value`,
     );
   }
+  return { keys, train, held, bigram, trainTokens, heldTokens, windows, planSha256: plan.digest('hex'), ran };
+}
 
-  progress.stage = 'solve';
+/** Solves every map from accumulated statistics (one process's, or the sum of shards'). */
+export function solveFit(acc: FitAccumulation, s: FitSettings, opts: { onProgress?: (p: Progress) => void; signal?: AbortSignal } = {}): FitResult {
+  const { modelLayers: L, width: D, lambdas, offsets } = s;
+  const { keys, train, held } = acc;
+  const isIdentity = (l: number, k: number) => l === L && k === 1;
   const maps: ProbeMapData[] = [];
   for (let i = 0; i < keys.length; i++) {
     checkCancel(opts.signal);
@@ -408,22 +509,22 @@ export async function fitProbes(engine: AnalysisEngine, opts: FitOptions): Promi
     meta: {
       width: D,
       modelLayers: L,
-      vocabSize: V,
+      vocabSize: s.vocabSize,
       layers: Array.from({ length: L + 1 }, (_, l) => l),
       offsets,
       lambdaGrid: lambdas,
-      targetSpace,
+      targetSpace: s.targetSpace,
       selection:
         'per map, the lambda of the grid with the least held-out mean squared error of the predicted final-layer residual ' +
         '(lambda is relative: the penalty is lambda * tr(Cov(x)) / D on the centered statistics, bias unpenalized); then refit on fitting + held-out text',
       fittedOn: {
-        files: opts.files.concat(heldFiles.map((f) => `${f} (held out)`)),
-        tokens: trainTokens,
-        heldOutTokens: heldTokens,
-        windows,
-        pack: engine.pack.manifest.name,
+        files: s.files.concat(s.heldOutFiles.map((f) => `${f} (held out)`)),
+        tokens: acc.trainTokens,
+        heldOutTokens: acc.heldTokens,
+        windows: acc.windows,
+        pack: s.pack,
       },
-      bigram: bigram.table(),
+      bigram: acc.bigram.table(),
       createdAt: new Date().toISOString(),
     },
     maps,
