@@ -780,10 +780,13 @@ async function labsSteps() {
     // On a busy machine a recompute can take long; the value is sent again if it did not take.
     const setAndWait = async (layers, cond, what) => {
       await setNumber('icl-layers', layers);
-      const t0 = Date.now();
+      let sent = Date.now();
       await until(async () => {
         if (await cond()) return true;
-        if (Date.now() - t0 > 20_000 && (await labs.locator('#icl-layers').inputValue()) !== String(layers)) await setNumber('icl-layers', layers);
+        if (Date.now() - sent > 25_000) {
+          await setNumber('icl-layers', layers);
+          sent = Date.now();
+        }
         return false;
       }, what, 90_000);
     };
