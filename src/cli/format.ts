@@ -106,6 +106,7 @@ export function formatSummary(r: ProbeResult): string[] {
   if (s.backward) out.push(`backward  ${s.backward.meanNats.toFixed(4)} nats/token (${(s.backward.meanNats / Math.LN2).toFixed(3)} bits)`);
   if (s.delta !== null) out.push(`delta     ${s.delta.toFixed(5)}  (L_bw - L_fw) / mean(L_bw, L_fw)`);
   const fb = r.runtime.fallbacks.length ? ` (fell back from ${r.runtime.fallbacks.map((f) => f.provider).join(', ')})` : '';
-  out.push(`runtime   ${r.runtime.provider}${fb}, ${r.runtime.ms.toFixed(0)} ms`);
+  // How a GPU provider was kept or not (the warm-up's timing, RuntimeInfo.choice) ends the line.
+  out.push(`runtime   ${r.runtime.provider}${fb}, ${r.runtime.ms.toFixed(0)} ms${r.runtime.choice ? ` · ${r.runtime.choice}` : ''}`);
   return out;
 }

@@ -200,7 +200,7 @@ async function summaryResult(engine: Engine, text: string, opts: Parameters<Engi
       backward: n.backward ? { meanNats: b, totalBits: (b * N) / Math.LN2 } : null,
       delta: n.backward ? (b - f) / ((b + f) / 2) : null,
     },
-    runtime: { provider: engine.provider, fallbacks: engine.fallbacks.slice(), ms: n.ms, loadMs: n.loadMs, windows: n.windows },
+    runtime: { provider: engine.provider, fallbacks: engine.fallbacks.slice(), ...(engine.choice ? { choice: engine.choice } : {}), ms: n.ms, loadMs: n.loadMs, windows: n.windows },
     warnings: n.warnings,
   };
 }

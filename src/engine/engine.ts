@@ -3,7 +3,7 @@ import { ProbeError, isProbeError } from './errors';
 import { defaultPackDir, type LoadedPack } from './pack';
 import { openModel } from './modelSource';
 import { graphSources } from './packStatistics';
-import { createSession, firstLine, normalizeProviders, ort, type Session } from './runtime';
+import { createSession, firstLine, normalizeProviders, ort, packWarmup, type Session } from './runtime';
 import { planWindows, rowStats, type RowStats, type Window } from './surprisal';
 import { PROBE_RESULT_VERSION, type Direction, type ProbeResult, type ProbeToken, type TokenScore } from './schema';
 import type { EngineOptions, ProbeOptions } from './api';
@@ -28,6 +28,8 @@ const MAX_BATCH_WINDOWS = 64;
 export class Engine {
   private sessions: Partial<Record<Direction, Session>> = {};
   private disposed = false;
+  /** How the provider was chosen (RuntimeInfo.choice): set when a warm-up timed a non-CPU provider against the CPU. */
+  choice: string | undefined;
   private pendingLoadMs: number;
   /** Serializes session.run calls: concurrent probes interleave by batch, dispose waits for the run in flight. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -76,6 +78,7 @@ export class Engine {
     const sessions: Partial<Record<Direction, Session>> = {};
     let provider = 'cpu';
     let fallbacks: { provider: string; error: string }[] = [];
+    let choice: string | undefined;
     try {
       for (const dirn of ['forward', 'backward'] as const) {
         const source = sources[dirn];
@@ -84,7 +87,8 @@ export class Engine {
         const list = dirn === 'forward' ? providers : providers.slice(providers.indexOf(provider));
         let opened;
         try {
-          opened = await createSession(source, list, { rememberFailures: opts.rememberProviderFailures });
+          // The forward graph's warm-up keeps a non-CPU provider only where it is faster (providerChoice.ts).
+          opened = await createSession(source, list, { rememberFailures: opts.rememberProviderFailures, warmup: dirn === 'forward' ? packWarmup(pack) : undefined });
         } catch (e) {
           throw new ProbeError('BAD_PACK', `model pack ${pack.dir}: field "${dirn}": ONNX Runtime cannot load ${pack.manifest[dirn]}: ${firstLine(e)}`);
         }
@@ -92,6 +96,7 @@ export class Engine {
         if (dirn === 'forward') {
           provider = opened.provider;
           fallbacks = opened.fallbacks;
+          choice = opened.choice;
         } else if (opened.provider !== provider) {
           fallbacks.push(...opened.fallbacks.filter((f) => !fallbacks.some((g) => g.provider === f.provider)));
           provider = `${provider}+${opened.provider}`;
@@ -99,6 +104,7 @@ export class Engine {
         checkNames(pack, dirn, opened.session);
       }
       const engine = new Engine(pack, provider, fallbacks, sessions, performance.now() - t0);
+      engine.choice = choice;
       for (const dirn of ['forward', 'backward'] as const) if (sessions[dirn]) await engine.checkShapes(dirn);
       engine.pendingLoadMs = performance.now() - t0; // sessions and the graph checks
       return engine;
@@ -202,6 +208,7 @@ export class Engine {
       runtime: {
         provider: this.provider,
         fallbacks: this.fallbacks.slice(),
+        ...(this.choice ? { choice: this.choice } : {}),
         ms: 0,
         loadMs: this.takeLoadMs(),
         windows: windows.length,

@@ -2,34 +2,46 @@
 //
 // onnxruntime-node 1.30 does not fall back from a provider that fails to start (RECIPES.md:
 // ['webgpu', 'cpu'] throws on a machine without a GPU), so we try providers one at a time and
-// catch. A provider that failed is remembered for the life of the process and not tried again, so
-// the failure (and Dawn's stderr noise) shows once, not on every probe. Short-lived processes (the
-// CLI) can also remember it on disk (rememberFailures), so that it shows once per machine.
+// catch. A non-CPU provider is first tried in a child process (providerProbe.ts), so that what its
+// native code prints (Dawn's "Couldn't load Vulkan", ONNX Runtime's "Failed to load library") is
+// captured there and becomes one line; only a provider the child could start is opened here. The
+// CPU never takes that detour. A provider that failed is remembered for the life of the process
+// and not tried again; short-lived processes (the CLI) can also remember it on disk
+// (rememberFailures), so that it shows once per machine. When a non-CPU provider starts for a
+// pack's forward graph, a short warm-up times it against the CPU and keeps the faster
+// (providerChoice.ts; remembered on disk per pack and provider).
 import * as ort from 'onnxruntime-node';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { cudaProviderFiles, describeFailure, ortBinDir, probeProvider, type ProviderVerdict } from './providerProbe';
+import { cacheDir, chooseFaster, choiceLine, rememberChoice, rememberedChoice, timeWindow, type Warmup } from './providerChoice';
 
 export type Session = ort.InferenceSession;
 export { ort };
 
 const failed = new Map<string, string>();
+/** What the child process said of each provider (one child per provider and process). */
+const verdicts = new Map<string, Promise<ProviderVerdict>>();
+/** Tests only: a provider name that ONNX Runtime is asked for as another (aliasProviderForTests). */
+const aliases = new Map<string, string>();
 
 ort.env.logLevel = 'error';
 
 /**
  * The default provider order: the best provider this platform's onnxruntime-node bundles, then cpu.
- * On Linux, WebGPU runs on Vulkan through Dawn, which needs a GPU device node; without one it fails
- * (in milliseconds, but printing "Couldn't load Vulkan" to stderr on every CLI run), so we only put
- * it first where /dev/dri/renderD* or /dev/nvidia* exists.
+ * On Linux, WebGPU runs on Vulkan through Dawn, which needs a GPU device node; without one it
+ * fails (each try costs a child process, providerProbe.ts), so it is only listed where
+ * /dev/dri/renderD* or /dev/nvidia* exists.
  */
 export function defaultProviders(): string[] {
-  const bundled = new Set(
-    (ort.listSupportedBackends?.() ?? []).filter((b: { bundled: boolean }) => b.bundled).map((b: { name: string }) => b.name),
-  );
+  const backends = ort.listSupportedBackends?.() ?? [];
+  const bundled = new Set(backends.filter((b: { bundled: boolean }) => b.bundled).map((b: { name: string }) => b.name));
   const list: string[] = [];
   if (process.platform === 'win32' && bundled.has('dml')) list.push('dml');
   if (process.platform === 'darwin' && bundled.has('coreml')) list.push('coreml');
+  // CUDA is not bundled: it comes first where the user installed ONNX Runtime's CUDA provider
+  // libraries beside onnxruntime-node's (README, "CUDA") and an NVIDIA device exists.
+  if (process.platform === 'linux' && backends.some((b: { name: string }) => b.name === 'cuda') && linuxHasNvidia() && cudaProviderInstalled()) list.push('cuda');
   if (bundled.has('webgpu') && (process.platform !== 'linux' || linuxHasGpuNode())) list.push('webgpu');
   list.push('cpu');
   return list;
@@ -38,7 +50,25 @@ export function defaultProviders(): string[] {
 function linuxHasGpuNode(): boolean {
   try {
     if (existsSync('/dev/dri') && readdirSync('/dev/dri').some((n) => n.startsWith('renderD'))) return true;
+    return linuxHasNvidia();
+  } catch {
+    return false;
+  }
+}
+
+function linuxHasNvidia(): boolean {
+  try {
     return readdirSync('/dev').some((n) => /^nvidia\d+$/.test(n));
+  } catch {
+    return false;
+  }
+}
+
+/** True when ONNX Runtime's CUDA provider libraries are in onnxruntime-node's bin folder. */
+export function cudaProviderInstalled(): boolean {
+  try {
+    const dir = ortBinDir();
+    return cudaProviderFiles().every((f) => existsSync(join(dir, f)));
   } catch {
     return false;
   }
@@ -59,11 +89,13 @@ export interface OpenedSession {
   session: Session;
   provider: string;
   fallbacks: { provider: string; error: string }[];
+  /** Why `provider` and not another, when a warm-up measured it (RuntimeInfo.choice). */
+  choice?: string;
 }
 
 function sessionOptions(provider: string): ort.InferenceSession.SessionOptions {
   return {
-    executionProviders: [provider],
+    executionProviders: [aliases.get(provider) ?? provider],
     logSeverityLevel: 3,
     graphOptimizationLevel: 'all',
     // The arena reuses ONNX Runtime's buffers from window to window. Without it, glibc's malloc kept
@@ -81,10 +113,9 @@ function sessionOptions(provider: string): ort.InferenceSession.SessionOptions {
 // ---- provider failures remembered on disk (opt-in) ----------------------------------------------
 const REMEMBER_DAYS = 7;
 
-/** $LM_PROBE_CACHE_DIR, else $XDG_CACHE_HOME/lm-probe, else ~/.cache/lm-probe. */
+/** provider-failures.json in $LM_PROBE_CACHE_DIR, else $XDG_CACHE_HOME/lm-probe, else ~/.cache/lm-probe. */
 export function failureCacheFile(): string {
-  const base = process.env.LM_PROBE_CACHE_DIR || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'lm-probe');
-  return join(base, 'provider-failures.json');
+  return join(cacheDir(), 'provider-failures.json');
 }
 
 function diskKey(provider: string): string {
@@ -120,28 +151,105 @@ function knownFailure(provider: string, useDisk: boolean): string | undefined {
   return msg;
 }
 
-/** Creates a session on the first provider of `providers` that starts. */
-export async function createSession(modelPath: string | Uint8Array, providers: string[], opts: { rememberFailures?: boolean } = {}): Promise<OpenedSession> {
+function markFailed(provider: string, reason: string, useDisk: boolean, lasting = true): void {
+  failed.set(provider, reason);
+  if (useDisk && lasting) rememberOnDisk(provider, reason);
+}
+
+/**
+ * Undefined when `provider` may be opened in this process; else why not, one line. A provider
+ * this platform's onnxruntime-node does not have is refused at once; any other is tried first in
+ * a child process (once per process).
+ */
+async function providerStarts(provider: string, useDisk: boolean): Promise<string | undefined> {
+  const known = knownFailure(provider, useDisk);
+  if (known !== undefined) return known;
+  const ep = aliases.get(provider) ?? provider;
+  const backends = (ort.listSupportedBackends?.() ?? []).map((b: { name: string }) => b.name);
+  if (backends.length && !backends.includes(ep)) {
+    const reason = describeFailure(provider, `no available backend found. ERR: [${ep}] backend not found.`, '');
+    markFailed(provider, reason, useDisk);
+    return reason;
+  }
+  let v = verdicts.get(provider);
+  if (!v) {
+    v = probeProvider(ep);
+    verdicts.set(provider, v);
+  }
+  const verdict = await v;
+  if (verdict.ok) return undefined;
+  const reason = verdict.reason ?? 'it failed to start';
+  markFailed(provider, reason, useDisk, verdict.lasting);
+  return reason;
+}
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * Creates a session on the first provider of `providers` that starts. With `warmup` (a pack's
+ * forward graph), a non-CPU provider that starts is timed against the CPU and the faster is kept
+ * (providerChoice.ts); a choice measured earlier for this pack and provider is reused.
+ */
+export async function createSession(
+  modelPath: string | Uint8Array,
+  providers: string[],
+  opts: { rememberFailures?: boolean; warmup?: Warmup } = {},
+): Promise<OpenedSession> {
+  const useDisk = opts.rememberFailures === true;
+  const w = opts.warmup;
   const fallbacks: { provider: string; error: string }[] = [];
+  const create = (provider: string) =>
+    typeof modelPath === 'string' ? ort.InferenceSession.create(modelPath, sessionOptions(provider)) : ort.InferenceSession.create(modelPath, sessionOptions(provider));
   let lastError: unknown = null;
   for (const provider of providers) {
-    const known = provider === 'cpu' ? undefined : knownFailure(provider, opts.rememberFailures === true);
-    if (known !== undefined) {
-      fallbacks.push({ provider, error: known });
-      continue;
+    let before: ReturnType<typeof rememberedChoice>;
+    if (provider !== 'cpu') {
+      const known = knownFailure(provider, useDisk);
+      if (known !== undefined) {
+        fallbacks.push({ provider, error: known });
+        continue;
+      }
+      before = w ? rememberedChoice(w.key, provider) : undefined;
+      if (before?.kept === 'cpu') {
+        // Measured slower than the CPU for this pack (or its run failed): not tried again.
+        try {
+          return { session: await create('cpu'), provider: 'cpu', fallbacks, choice: choiceLine(before, true) };
+        } catch (e) {
+          lastError = e;
+          break;
+        }
+      }
+      // A provider kept by an earlier warm-up started on this machine: no child process again.
+      if (!before) {
+        const reason = await providerStarts(provider, useDisk);
+        if (reason !== undefined) {
+          fallbacks.push({ provider, error: reason });
+          continue;
+        }
+      }
     }
+    let session: Session;
     try {
-      const session = typeof modelPath === 'string' ? await ort.InferenceSession.create(modelPath, sessionOptions(provider)) : await ort.InferenceSession.create(modelPath, sessionOptions(provider));
-      return { session, provider, fallbacks };
+      session = await create(provider);
     } catch (e) {
       lastError = e;
-      const msg = firstLine(e);
       // A cpu failure means the graph itself is broken: do not blame (or cache) the provider.
       if (provider === 'cpu') break;
-      failed.set(provider, msg);
-      if (opts.rememberFailures) rememberOnDisk(provider, msg);
-      fallbacks.push({ provider, error: msg });
+      const reason = describeFailure(provider, errorMessage(e), '');
+      markFailed(provider, reason, useDisk);
+      fallbacks.push({ provider, error: reason });
+      continue;
     }
+    if (provider !== 'cpu' && !verdicts.has(provider)) verdicts.set(provider, Promise.resolve({ ok: true, lasting: true, raw: { message: '', stderr: '' }, ms: 0 }));
+    if (provider === 'cpu' || !w) return { session, provider, fallbacks };
+    if (before) return { session, provider, fallbacks, choice: choiceLine(before, true) };
+    const time = w.time ?? ((s: Session) => timeWindow(s, w));
+    const c = await chooseFaster({ provider, session, openCpu: () => create('cpu'), time, release: (s) => s.release() });
+    if (!c.measured) return { session: c.session, provider: c.provider, fallbacks };
+    rememberChoice(w.key, c.measured);
+    return { session: c.session, provider: c.provider, fallbacks, choice: choiceLine(c.measured) };
   }
   throw lastError ?? new Error('no execution provider could be started');
 }
@@ -152,7 +260,22 @@ export function firstLine(e: unknown): string {
   return line.length > 300 ? line.slice(0, 300) + '...' : line;
 }
 
-/** Forgets the failures remembered in this process (tests). */
+/** Forgets the failures and the child processes' verdicts remembered in this process (tests). */
 export function resetProviderFailures(): void {
   failed.clear();
+  verdicts.clear();
 }
+
+/**
+ * Tests only: ask ONNX Runtime for `target` whenever `name` is named (undefined: stop), so that a
+ * provider that "starts" on a machine without a GPU takes every path a GPU provider takes.
+ */
+export function aliasProviderForTests(name: string, target: string | undefined): void {
+  if (target === undefined) aliases.delete(name);
+  else aliases.set(name, target);
+  verdicts.delete(name);
+  failed.delete(name);
+}
+
+export type { Warmup } from './providerChoice';
+export { packWarmup } from './providerChoice';

@@ -62,6 +62,11 @@ export interface RuntimeInfo {
   provider: string;
   /** Providers that were tried before it and failed, with the reason, in order. */
   fallbacks: { provider: string; error: string }[];
+  /**
+   * How a non-CPU provider that started was kept or not: the warm-up's timing of one full window on
+   * it and on the CPU, e.g. "webgpu 41 ms vs cpu 120 ms per window: webgpu kept" (absent on the CPU path).
+   */
+  choice?: string;
   /** Wall time of the whole probe, in milliseconds (model loading excluded when already loaded). */
   ms: number;
   /** Time spent creating ONNX Runtime sessions for this probe (0 when they were reused). */

@@ -34,6 +34,12 @@ export function resultTooltip(r: ProbeResult): string {
   if (d !== null) md += `\n\nasymmetry Δ = (L_bw − L_fw) / mean = ${d.toFixed(4)}`;
   if (!hasBackward(r)) md += `\n\n**${FORWARD_ONLY}** (${FORWARD_ONLY_DETAIL}).`;
   md += `\n\n${Math.round(r.runtime.ms)} ms`;
-  if (r.runtime.fallbacks.length) md += `\n\nfell back from ${r.runtime.fallbacks.map((f) => f.provider).join(', ')}`;
+  if (r.runtime.choice) md += `\n\nprovider choice: ${escapeMd(r.runtime.choice)}`;
+  if (r.runtime.fallbacks.length) md += `\n\nfell back from ${r.runtime.fallbacks.map((f) => `${f.provider} (${escapeMd(f.error)})`).join(', ')}`;
   return md;
+}
+
+/** Plain text inside Markdown: library names like libonnxruntime_providers_cuda.so keep their underscores. */
+function escapeMd(s: string): string {
+  return s.replace(/[\\`*_{}[\]<>#|]/g, (c) => `\\${c}`);
 }
