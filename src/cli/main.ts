@@ -2,7 +2,7 @@
 // exit code says what happened (EXIT in io.ts). A new subcommand is one entry in COMMANDS.
 import { interrupt } from './signals';
 import { parseArgs } from 'node:util';
-import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../engine/pack';
 import { Engine } from '../engine/engine';
@@ -16,7 +16,7 @@ import { ANALYSIS_COMMANDS, ANALYSIS_USAGE } from './commands/analysis';
 import { MODELS_COMMAND, MODELS_USAGE } from './commands/models';
 import { LABS_COMMANDS, LABS_USAGE } from './commands/labs';
 import { CORPUS_SHARD_OPTIONS, MERGE_COMMAND, SHARD_USAGE, corpusShard } from './commands/shards';
-import { common, engineOptions, intOption, write, type Command, type Values } from './options';
+import { common, engineOptions, fileSize, intOption, reportFallbacks, write, type Command, type Values } from './options';
 
 function version(): string {
   try {
@@ -205,18 +205,7 @@ async function summaryResult(engine: Engine, text: string, opts: Parameters<Engi
   };
 }
 
-/** A file's size for progress; an unreadable file is reported by readTextFile when its turn comes. */
-function fileSize(file: string): number {
-  try {
-    return Math.max(1, statSync(file).size);
-  } catch {
-    return 1;
-  }
-}
 
-function reportFallbacks(engine: Engine): void {
-  for (const f of engine.fallbacks) warn(`execution provider ${f.provider} unavailable (${f.error}); using ${engine.provider}`);
-}
 
 const CODE_EXIT: Record<ProbeErrorCode, number> = {
   EMPTY_TEXT: EXIT.BAD_TEXT,

@@ -1,6 +1,8 @@
 // What every lm-probe subcommand shares: its shape, the common options and their parsing.
 import type { ParseArgsConfig } from 'node:util';
+import { statSync } from 'node:fs';
 import type { EngineOptions } from '../engine/api';
+import type { Engine } from '../engine/engine';
 import { CliError, EXIT } from './io';
 
 export interface Ctx {
@@ -53,4 +55,18 @@ export function write(s: string): Promise<void> {
     if (process.stdout.write(s)) resolve();
     else process.stdout.once('drain', () => resolve());
   });
+}
+
+/** A file's size for progress; an unreadable file is reported by readTextFile when its turn comes. */
+export function fileSize(file: string): number {
+  try {
+    return Math.max(1, statSync(file).size);
+  } catch {
+    return 1;
+  }
+}
+
+/** One warning line per execution provider that could not start. */
+export function reportFallbacks(engine: Engine): void {
+  for (const f of engine.fallbacks) process.stderr.write(`lm-probe: warning: execution provider ${f.provider} unavailable (${f.error}); using ${engine.provider}\n`);
 }

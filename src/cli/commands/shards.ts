@@ -20,7 +20,7 @@ import { writeProbes } from '../../engine/analysis/probes';
 import { RidgeStats } from '../../engine/analysis/ridge';
 import { corpusReport, formatCorpus, scoreCorpus, type CorpusDoc, type CorpusDocScore } from '../corpus';
 import { CliError, EXIT, readTextFile } from '../io';
-import { common, engineOptions, intOption, write, type Command, type Ctx, type Values } from '../options';
+import { common, engineOptions, fileSize, intOption, reportFallbacks, write, type Command, type Ctx, type Values } from '../options';
 
 export const SHARD_FORMAT = 'lm-probe-shard';
 export const SHARD_FORMAT_VERSION = 1;
@@ -376,17 +376,7 @@ function checkSet(shards: ReadShard[]): void {
 
 // ---- corpus -------------------------------------------------------------------------------------
 
-function fileSize(file: string): number {
-  try {
-    return Math.max(1, statSync(file).size);
-  } catch {
-    return 1;
-  }
-}
 
-function reportFallbacks(engine: Engine): void {
-  for (const f of engine.fallbacks) process.stderr.write(`lm-probe: warning: execution provider ${f.provider} unavailable (${f.error}); using ${engine.provider}\n`);
-}
 
 /** The options `lm-probe corpus` gains for sharding. */
 export const CORPUS_SHARD_OPTIONS: Command['options'] = { shard: { type: 'string' }, out: { type: 'string', short: 'o' } };

@@ -5,7 +5,7 @@
 // parameters and the last views: they are re-sent whenever the view is (re)created, and the
 // parameters are kept in the workspace state across reloads.
 import * as vscode from 'vscode';
-import { randomBytes } from 'node:crypto';
+import { webviewHtml } from '../webviewHtml';
 import type { ErrorVsExamples } from '../../engine/labs/icl';
 import { parseRows } from '../../engine/labs/icl';
 import type { ProbeResult } from '../../engine/schema';
@@ -185,31 +185,7 @@ export class LabsProvider implements vscode.WebviewViewProvider, vscode.Disposab
   }
 
   private html(webview: vscode.Webview): string {
-    const nonce = randomBytes(16).toString('base64');
-    const js = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'labs.js'));
-    const css = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'media', 'panel.css'));
-    const csp = [
-      "default-src 'none'",
-      `script-src 'nonce-${nonce}'`,
-      // vscode-elements (Lit) style their shadow roots through adoptedStyleSheets, which this allows.
-      `style-src ${webview.cspSource} 'nonce-${nonce}'`,
-      `img-src ${webview.cspSource} data:`,
-      `font-src ${webview.cspSource}`,
-    ].join('; ');
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${css}" nonce="${nonce}">
-<title>LM Probe Labs</title>
-</head>
-<body>
-<div id="app" class="labs" data-nonce="${nonce}"></div>
-<script nonce="${nonce}" src="${js}"></script>
-</body>
-</html>`;
+    return webviewHtml(webview, this.extensionUri, { script: 'labs.js', title: 'LM Probe Labs', appClass: 'labs' });
   }
 
   dispose(): void {

@@ -2,7 +2,7 @@
 // section. The browser side is webview/main.ts, bundled to dist/webview.js. Strict CSP with a
 // nonce; no remote resources; the last state is re-sent whenever the view is (re)created.
 import * as vscode from 'vscode';
-import { randomBytes } from 'node:crypto';
+import { webviewHtml } from '../webviewHtml';
 import type { Analyses, ProbeResult } from '../../engine/schema';
 import type { AnalysesStatus, FromWebview, PanelSettings, ResultSource, ToWebview } from './protocol';
 
@@ -145,31 +145,7 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
   }
 
   private html(webview: vscode.Webview): string {
-    const nonce = randomBytes(16).toString('base64');
-    const js = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview.js'));
-    const css = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'media', 'panel.css'));
-    const csp = [
-      "default-src 'none'",
-      `script-src 'nonce-${nonce}'`,
-      // vscode-elements (Lit) style their shadow roots through adoptedStyleSheets, which this allows.
-      `style-src ${webview.cspSource} 'nonce-${nonce}'`,
-      `img-src ${webview.cspSource} data:`,
-      `font-src ${webview.cspSource}`,
-    ].join('; ');
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${css}" nonce="${nonce}">
-<title>LM Probe</title>
-</head>
-<body>
-<div id="app" data-nonce="${nonce}"></div>
-<script nonce="${nonce}" src="${js}"></script>
-</body>
-</html>`;
+    return webviewHtml(webview, this.extensionUri, { script: 'webview.js', title: 'LM Probe' });
   }
 
   dispose(): void {

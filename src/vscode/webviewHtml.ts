@@ -1,0 +1,32 @@
+// The page of every LM Probe webview: a strict Content Security Policy with a fresh nonce, no
+// remote resources, the bundled script and the shared stylesheet. Both views use it.
+import { randomBytes } from 'node:crypto';
+import * as vscode from 'vscode';
+
+export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, opts: { script: string; title: string; appClass?: string }): string {
+  const nonce = randomBytes(16).toString('base64');
+  const js = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', opts.script));
+  const css = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'panel.css'));
+  const csp = [
+    "default-src 'none'",
+    `script-src 'nonce-${nonce}'`,
+    // vscode-elements (Lit) style their shadow roots through adoptedStyleSheets, which this allows.
+    `style-src ${webview.cspSource} 'nonce-${nonce}'`,
+    `img-src ${webview.cspSource} data:`,
+    `font-src ${webview.cspSource}`,
+  ].join('; ');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${css}" nonce="${nonce}">
+<title>${opts.title}</title>
+</head>
+<body>
+<div id="app"${opts.appClass ? ` class="${opts.appClass}"` : ''} data-nonce="${nonce}"></div>
+<script nonce="${nonce}" src="${js}"></script>
+</body>
+</html>`;
+}
