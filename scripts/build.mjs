@@ -17,35 +17,16 @@ const node = {
   logLevel: 'warning',
 };
 
+const browser = { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: !production, minify: production, logLevel: 'warning' };
 const entries = [
   { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
   { ...node, entryPoints: ['src/host/engineProcess.ts'], outfile: 'dist/engineHost.js' },
   // the worker thread of the analyses, found beside cli.js and engineHost.js (stateThread.ts)
   { ...node, entryPoints: ['src/engine/analysis/stateWorker.ts'], outfile: 'dist/stateWorker.js' },
   { ...node, entryPoints: ['src/vscode/extension.ts'], outfile: 'dist/extension.js' },
-  {
-    bundle: true,
-    platform: 'browser',
-    format: 'iife',
-    target: 'es2022',
-    sourcemap: !production,
-    minify: production,
-    logLevel: 'warning',
-    entryPoints: ['webview/main.ts'],
-    outfile: 'dist/webview.js',
-  },
+  { ...browser, entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js' },
   // the Labs view (src/vscode/labs/labsProvider.ts)
-  {
-    bundle: true,
-    platform: 'browser',
-    format: 'iife',
-    target: 'es2022',
-    sourcemap: !production,
-    minify: production,
-    logLevel: 'warning',
-    entryPoints: ['webview/labs/main.ts'],
-    outfile: 'dist/labs.js',
-  },
+  { ...browser, entryPoints: ['webview/labs/main.ts'], outfile: 'dist/labs.js' },
 ].filter((e) => existsSync(e.entryPoints[0]));
 
 if (watch) {

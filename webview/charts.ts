@@ -38,7 +38,7 @@ function baseOptions(c: ThemeColors) {
   };
 }
 
-function axis(c: ThemeColors, title: string, extra: Record<string, unknown> = {}) {
+export function axis(c: ThemeColors, title: string, extra: Record<string, unknown> = {}) {
   return {
     type: 'linear' as const,
     title: { display: true, text: title, color: c.muted },

@@ -30,3 +30,10 @@ export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, o
 </body>
 </html>`;
 }
+
+/** Lets the view load only this extension's dist/ and media/, with scripts, and sets its page. */
+export function showWebview(view: vscode.WebviewView, extensionUri: vscode.Uri, opts: { script: string; title: string; appClass?: string }): void {
+  const roots = [vscode.Uri.joinPath(extensionUri, 'dist'), vscode.Uri.joinPath(extensionUri, 'media')];
+  view.webview.options = { enableScripts: true, localResourceRoots: roots };
+  view.webview.html = webviewHtml(view.webview, extensionUri, opts);
+}

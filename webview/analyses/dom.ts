@@ -55,15 +55,21 @@ const CSS = `
 .an-legend-swatch { display: inline-block; width: 10px; height: 10px; vertical-align: middle; margin-right: 3px; }
 `;
 
-let injected = false;
-export function injectStyles(): void {
-  if (injected) return;
-  injected = true;
+const injected = new Set<string>();
+
+/** Adds a stylesheet once, with the page's nonce (the CSP allows no other inline style). */
+export function injectCss(css: string): void {
+  if (injected.has(css)) return;
+  injected.add(css);
   const nonce = document.getElementById('app')?.dataset.nonce;
   const s = document.createElement('style');
   if (nonce) s.setAttribute('nonce', nonce);
-  s.textContent = CSS;
+  s.textContent = css;
   document.head.append(s);
+}
+
+export function injectStyles(): void {
+  injectCss(CSS);
 }
 
 /** A color for a value in [0, 1] on a transparent-to-accent scale. */

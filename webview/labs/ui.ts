@@ -2,7 +2,10 @@
 // metric tiles that carry their definition and reference level on hover, and the view's styles
 // (one nonce'd <style>: the CSP refuses style attributes in markup).
 import type { ThemeColors } from '../analyses/index';
-import { withAlpha } from '../theme';
+import { axis } from '../charts';
+import { injectCss } from '../analyses/dom';
+
+export { axis };
 
 export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string | undefined> = {}, ...kids: (Node | string | null | undefined | false)[]): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
@@ -108,17 +111,6 @@ export function num(value: string, title: string): HTMLElement {
   return h('span', { class: 'lab-num', title }, value);
 }
 
-export function axis(c: ThemeColors, title: string, extra: Record<string, unknown> = {}) {
-  return {
-    type: 'linear' as const,
-    title: { display: true, text: title, color: c.muted },
-    ticks: { color: c.muted, maxTicksLimit: 6 },
-    grid: { color: withAlpha(c.grid, 0.25) },
-    border: { color: c.grid },
-    ...extra,
-  };
-}
-
 export function logAxis(c: ThemeColors, title: string, extra: Record<string, unknown> = {}) {
   return {
     ...axis(c, title, extra),
@@ -194,13 +186,6 @@ body.labs-body { padding: 0 8px 16px; }
 .lab-skipped { margin: 2px 0; padding-left: 16px; font-size: 11px; color: var(--vscode-editorWarning-foreground); }
 `;
 
-let injected = false;
 export function injectStyles(): void {
-  if (injected) return;
-  injected = true;
-  const nonce = document.getElementById('app')?.dataset.nonce;
-  const s = document.createElement('style');
-  if (nonce) s.setAttribute('nonce', nonce);
-  s.textContent = CSS;
-  document.head.append(s);
+  injectCss(CSS);
 }

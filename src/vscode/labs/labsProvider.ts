@@ -5,7 +5,7 @@
 // parameters and the last views: they are re-sent whenever the view is (re)created, and the
 // parameters are kept in the workspace state across reloads.
 import * as vscode from 'vscode';
-import { webviewHtml } from '../webviewHtml';
+import { showWebview } from '../webviewHtml';
 import type { ErrorVsExamples } from '../../engine/labs/icl';
 import { parseRows } from '../../engine/labs/icl';
 import type { ProbeResult } from '../../engine/schema';
@@ -45,10 +45,7 @@ export class LabsProvider implements vscode.WebviewViewProvider, vscode.Disposab
 
   resolveWebviewView(view: vscode.WebviewView): void {
     this.view = view;
-    const dist = vscode.Uri.joinPath(this.extensionUri, 'dist');
-    const media = vscode.Uri.joinPath(this.extensionUri, 'media');
-    view.webview.options = { enableScripts: true, localResourceRoots: [dist, media] };
-    view.webview.html = this.html(view.webview);
+    showWebview(view, this.extensionUri, { script: 'labs.js', title: 'LM Probe Labs', appClass: 'labs' });
     this.subs.push(
       view.webview.onDidReceiveMessage((m: FromLabs) => void this.onMessage(m)),
       view.onDidDispose(() => {
@@ -184,9 +181,6 @@ export class LabsProvider implements vscode.WebviewViewProvider, vscode.Disposab
     void this.view?.webview.postMessage(m);
   }
 
-  private html(webview: vscode.Webview): string {
-    return webviewHtml(webview, this.extensionUri, { script: 'labs.js', title: 'LM Probe Labs', appClass: 'labs' });
-  }
 
   dispose(): void {
     this.iclSeq++;

@@ -2,7 +2,7 @@
 // section. The browser side is webview/main.ts, bundled to dist/webview.js. Strict CSP with a
 // nonce; no remote resources; the last state is re-sent whenever the view is (re)created.
 import * as vscode from 'vscode';
-import { webviewHtml } from '../webviewHtml';
+import { showWebview } from '../webviewHtml';
 import type { Analyses, ProbeResult } from '../../engine/schema';
 import type { AnalysesStatus, FromWebview, PanelSettings, ResultSource, ToWebview } from './protocol';
 
@@ -36,10 +36,7 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
 
   resolveWebviewView(view: vscode.WebviewView): void {
     this.view = view;
-    const dist = vscode.Uri.joinPath(this.extensionUri, 'dist');
-    const media = vscode.Uri.joinPath(this.extensionUri, 'media');
-    view.webview.options = { enableScripts: true, localResourceRoots: [dist, media] };
-    view.webview.html = this.html(view.webview);
+    showWebview(view, this.extensionUri, { script: 'webview.js', title: 'LM Probe' });
     this.subs.push(
       view.webview.onDidReceiveMessage((m: FromWebview) => this.onMessage(m)),
       view.onDidDispose(() => {
@@ -144,9 +141,6 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
     void this.view?.webview.postMessage(m);
   }
 
-  private html(webview: vscode.Webview): string {
-    return webviewHtml(webview, this.extensionUri, { script: 'webview.js', title: 'LM Probe' });
-  }
 
   dispose(): void {
     this.subs.forEach((d) => d.dispose());
