@@ -115,7 +115,7 @@ export async function scoreCorpus(
       if (isProbeError(e) && e.code !== 'CANCELLED') throw new ProbeError(e.code, `${d.file}: ${e.message}`);
       throw e;
     }
-    seconds += r.ms / 1000;
+    seconds += r.runtime.ms / 1000;
     done += size;
     opts.onProgress?.(done / total);
     const u: CorpusDocScore = { file: d.file, tokens: 0, fwNats: 0, bwNats: 0, blocks: [] };

@@ -185,24 +185,7 @@ const COMMANDS: Record<string, Command> = {
 /** A ProbeResult without tokens (what formatSummary reads), from the per-token nats alone. */
 async function summaryResult(engine: Engine, text: string, opts: Parameters<Engine['surprisalNats']>[1]): Promise<ProbeResult> {
   const n = await engine.surprisalNats(text, opts);
-  const N = n.forward.length;
-  const sum = (a: Float64Array) => a.reduce((x, y) => x + y, 0);
-  const f = sum(n.forward) / N;
-  const b = n.backward ? sum(n.backward) / N : 0;
-  return {
-    version: PROBE_RESULT_VERSION,
-    text: '',
-    pack: engine.pack.info,
-    tokens: [],
-    summary: {
-      tokenCount: N,
-      forward: { meanNats: f, totalBits: (f * N) / Math.LN2 },
-      backward: n.backward ? { meanNats: b, totalBits: (b * N) / Math.LN2 } : null,
-      delta: n.backward ? (b - f) / ((b + f) / 2) : null,
-    },
-    runtime: { provider: engine.provider, fallbacks: engine.fallbacks.slice(), ...(engine.choice ? { choice: engine.choice } : {}), ms: n.ms, loadMs: n.loadMs, windows: n.windows },
-    warnings: n.warnings,
-  };
+  return { version: PROBE_RESULT_VERSION, text: '', pack: engine.pack.info, tokens: [], summary: n.summary, runtime: n.runtime, warnings: n.warnings };
 }
 
 

@@ -5,7 +5,7 @@ import { openModel } from './modelSource';
 import { graphSources } from './packStatistics';
 import { createSession, firstLine, normalizeProviders, ort, packWarmup, type Session } from './runtime';
 import { planWindows, rowStats, type RowStats, type Window } from './surprisal';
-import { PROBE_RESULT_VERSION, type Direction, type ProbeResult, type ProbeToken, type TokenScore } from './schema';
+import { PROBE_RESULT_VERSION, type Direction, type ProbeResult, type ProbeSummary, type ProbeToken, type RuntimeInfo, type TokenScore } from './schema';
 import type { EngineOptions, ProbeOptions } from './api';
 import { runAnalyses } from './analysis';
 
@@ -169,50 +169,18 @@ export class Engine {
     checkCancel(opts.signal);
 
     const enc = this.encodeLimited(text, maxTokens, opts.signal);
-    const N = enc.ids.length;
-    const W = this.pack.manifest.contextLength - 1;
-    const windows = planWindows(N, W);
-    const doBackward = this.hasBackward && !opts.forwardOnly;
-    const progress = { done: 0, total: windows.length * (doBackward ? 2 : 1) };
-
-    const fw = await this.scoreSequence('forward', enc.ids, windows, topK, opts, progress, true);
-    let bw: ScoredSequence | null = null;
-    if (doBackward) {
-      const rev = enc.ids.slice().reverse();
-      const r = await this.scoreSequence('backward', rev, windows, topK, opts, progress, true);
-      // position i of the reversed sequence is token N-1-i
-      r.scores!.reverse();
-      r.nats.reverse();
-      bw = r;
-    }
-
+    const { fw, bw, windows } = await this.scoreBoth(enc.ids, topK, opts, true);
     const tokens: ProbeToken[] = enc.ids.map((id, i) => {
       const [start, end] = enc.offsets[i];
       return { index: i, id, text: text.slice(start, end), start, end, forward: fw.scores![i], backward: bw ? bw.scores![i] : null };
     });
-    const sumNatsFw = fw.nats.reduce((a, b) => a + b, 0);
-    const sumNatsBw = bw ? bw.nats.reduce((a, b) => a + b, 0) : 0;
-    const Lfw = sumNatsFw / N;
-    const Lbw = sumNatsBw / N;
     const result: ProbeResult = {
       version: PROBE_RESULT_VERSION,
       text,
       pack: this.pack.info,
       tokens,
-      summary: {
-        tokenCount: N,
-        forward: { meanNats: Lfw, totalBits: sumNatsFw / Math.LN2 },
-        backward: bw ? { meanNats: Lbw, totalBits: sumNatsBw / Math.LN2 } : null,
-        delta: bw ? (Lbw - Lfw) / ((Lbw + Lfw) / 2) : null,
-      },
-      runtime: {
-        provider: this.provider,
-        fallbacks: this.fallbacks.slice(),
-        ...(this.choice ? { choice: this.choice } : {}),
-        ms: 0,
-        loadMs: this.takeLoadMs(),
-        windows: windows.length,
-      },
+      summary: summaryOf(fw.nats, bw ? bw.nats : null),
+      runtime: this.runtimeInfo(windows),
       warnings: enc.warnings.slice(),
     };
 
@@ -236,16 +204,38 @@ export class Engine {
     const t0 = performance.now();
     checkText(text);
     const enc = this.encodeLimited(text, opts.maxTokens ?? 50_000, opts.signal, false);
-    const windows = planWindows(enc.ids.length, this.pack.manifest.contextLength - 1);
+    const { fw, bw, windows } = await this.scoreBoth(enc.ids, 0, opts, false);
+    const runtime = this.runtimeInfo(windows);
+    runtime.ms = performance.now() - t0;
+    return { forward: fw.nats, backward: bw ? bw.nats : null, summary: summaryOf(fw.nats, bw ? bw.nats : null), runtime, warnings: enc.warnings };
+  }
+
+  /** Both directions' scores of `ids` over the windows of planWindows(), the backward ones put back in text order. */
+  private async scoreBoth(ids: number[], topK: number, opts: ProbeOptions, keepScores: boolean): Promise<{ fw: ScoredSequence; bw: ScoredSequence | null; windows: number }> {
+    const windows = planWindows(ids.length, this.pack.manifest.contextLength - 1);
     const doBackward = this.hasBackward && !opts.forwardOnly;
     const progress = { done: 0, total: windows.length * (doBackward ? 2 : 1) };
-    const fw = await this.scoreSequence('forward', enc.ids, windows, 0, opts, progress, false);
-    let backward: Float64Array | null = null;
+    const fw = await this.scoreSequence('forward', ids, windows, topK, opts, progress, keepScores);
+    let bw: ScoredSequence | null = null;
     if (doBackward) {
-      enc.ids.reverse();
-      backward = (await this.scoreSequence('backward', enc.ids, windows, 0, opts, progress, false)).nats.reverse();
+      bw = await this.scoreSequence('backward', ids.slice().reverse(), windows, topK, opts, progress, keepScores);
+      // position i of the reversed sequence is token N-1-i
+      bw.scores?.reverse();
+      bw.nats.reverse();
     }
-    return { forward: fw.nats, backward, windows: windows.length, warnings: enc.warnings, ms: performance.now() - t0, loadMs: this.takeLoadMs() };
+    return { fw, bw, windows: windows.length };
+  }
+
+  /** RuntimeInfo of a probe (ms is set by the caller when it is done). */
+  private runtimeInfo(windows: number): RuntimeInfo {
+    return {
+      provider: this.provider,
+      fallbacks: this.fallbacks.slice(),
+      ...(this.choice ? { choice: this.choice } : {}),
+      ms: 0,
+      loadMs: this.takeLoadMs(),
+      windows,
+    };
   }
 
   /**
@@ -562,10 +552,24 @@ export interface NatsResult {
   forward: Float64Array;
   /** -ln q of each token given the text after it, or null without a backward model. */
   backward: Float64Array | null;
-  windows: number;
+  summary: ProbeSummary;
+  runtime: RuntimeInfo;
   warnings: string[];
-  ms: number;
-  loadMs: number;
+}
+
+/** Mean log-perplexity per direction, total surprisal and delta (Papadopoulos et al. 2024) of per-token nats. */
+export function summaryOf(forward: Float64Array, backward: Float64Array | null): ProbeSummary {
+  const N = forward.length;
+  const f = forward.reduce((a, b) => a + b, 0);
+  const b = backward ? backward.reduce((x, y) => x + y, 0) : 0;
+  const Lf = f / N;
+  const Lb = b / N;
+  return {
+    tokenCount: N,
+    forward: { meanNats: Lf, totalBits: f / Math.LN2 },
+    backward: backward ? { meanNats: Lb, totalBits: b / Math.LN2 } : null,
+    delta: backward ? (Lb - Lf) / ((Lb + Lf) / 2) : null,
+  };
 }
 
 function checkCancel(signal: AbortSignal | undefined): void {
