@@ -1,4 +1,5 @@
 // The engine: a loaded model pack with its ONNX Runtime sessions, turning text into a ProbeResult.
+import { selectionDeltaInterval } from './bootstrap';
 import { ProbeError, isProbeError } from './errors';
 import { defaultPackDir, type LoadedPack } from './pack';
 import { openModel } from './modelSource';
@@ -564,11 +565,14 @@ export function summaryOf(forward: Float64Array, backward: Float64Array | null):
   const b = backward ? backward.reduce((x, y) => x + y, 0) : 0;
   const Lf = f / N;
   const Lb = b / N;
+  const ci = backward ? selectionDeltaInterval(forward, backward) : null;
   return {
     tokenCount: N,
     forward: { meanNats: Lf, totalBits: f / Math.LN2 },
     backward: backward ? { meanNats: Lb, totalBits: b / Math.LN2 } : null,
     delta: backward ? (Lb - Lf) / ((Lb + Lf) / 2) : null,
+    deltaInterval: ci ? ci.interval : null,
+    ...(ci?.note ? { deltaIntervalNote: ci.note } : {}),
   };
 }
 

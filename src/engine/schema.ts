@@ -55,6 +55,22 @@ export interface ProbeSummary {
   backward: DirectionSummary | null;
   /** (L_bw - L_fw) / ((L_bw + L_fw) / 2), Papadopoulos et al. 2024; null without a backward model. */
   delta: number | null;
+  /**
+   * 95% percentile bootstrap interval of delta over consecutive blocks of this text's tokens
+   * (src/engine/bootstrap.ts); null without a backward model or when the text is too short
+   * (deltaIntervalNote says why).
+   */
+  deltaInterval?: DeltaInterval | null;
+  deltaIntervalNote?: string;
+}
+
+export interface DeltaInterval {
+  lo: number;
+  hi: number;
+  level: 0.95;
+  blocks: number;
+  blockTokens: number;
+  resamples: number;
 }
 
 export interface RuntimeInfo {
