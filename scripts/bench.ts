@@ -2,7 +2,8 @@
 // spread): probes of 128, 512 and 2,048 tokens split into tokenize / forward / backward / the rest;
 // PyTorch eager on the same weights and the same windows, in four threading settings, as a ratio
 // torch / engine; the machine's float32 matmul rate on the model's shapes and the fraction of it
-// each side reaches; corpus-mode tokens/s over about a megabyte of text; peak memory.
+// each side reaches; corpus-mode tokens/s over about a megabyte of text, the engine against each torch
+// setting on the same token ids (nats only); peak memory.
 //
 // Usage: npm run bench [-- --json] [--model PATH] [--tokens 128,512,2048] [--chars N] [--top K]
 //                      [--repeats N] [--no-torch] [--torch-blas auto|system|DIR] [--python PATH]
@@ -518,9 +519,34 @@ async function main() {
   const docs = corpusDocs(corpusChars0);
   const corpusChars = docs.reduce((a, d) => a + d.text.length, 0);
   log(`corpus: ${docs.length} documents, ${corpusChars} characters`);
-  t0 = performance.now();
-  const corpus = await runCorpus(engine, docs, { resamples: 1000, seed: 1 });
-  const corpusWallS = (performance.now() - t0) / 1000;
+  // Engine, then each torch setting on the same token ids (nats only, as corpus mode), then the
+  // engine again: the engine's figure is the faster of its two runs, torch's its only one.
+  const corpusIds = docs.map((d) => engine.tokenize(d.text).ids);
+  const corpusRuns: { seconds: number; wallS: number; report: Awaited<ReturnType<typeof runCorpus>> }[] = [];
+  const corpusTorch: Partial<Record<Setting, { ms: number; tokens: number; meanNatsFw: number; meanNatsBw: number | null }>> = {};
+  const engineCorpus = async () => {
+    const t = performance.now();
+    const report = await runCorpus(engine, docs, { resamples: 1000, seed: 1 });
+    corpusRuns.push({ seconds: report.seconds, wallS: (performance.now() - t) / 1000, report });
+  };
+  await engineCorpus();
+  for (const s of torchSettings) {
+    log(`corpus: torch ${s}`);
+    const r = await torch[s]!.child.ask<{ ms: number; tokens: number; meanNatsFw: number; meanNatsBw: number | null; error?: string }>({
+      op: 'corpus',
+      docs: corpusIds.map((ids) => ({ ids, windows: planWindows(ids.length, W) })),
+      batch: Math.max(1, Math.min(MAX_BATCH_WINDOWS, Math.floor(MAX_BATCH_FLOATS / (W * info.vocabSize)))),
+      bos: engine.pack.manifest.bos.id,
+      backward: hasBackward,
+    });
+    if (r.error) torchError ??= `corpus ${s}: ${r.error}`;
+    else corpusTorch[s] = r;
+  }
+  if (torchSettings.length) await engineCorpus();
+  const best = corpusRuns.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+  const corpus = best.report;
+  const corpusWallS = best.wallS;
+  const corpusTorchBest = (Object.entries(corpusTorch) as [Setting, { ms: number }][]).sort((a, b) => a[1].ms - b[1].ms)[0] ?? null;
   const peakRssMb = process.resourceUsage().maxRSS / 1024;
 
   // the in-graph statistics' share: the appended graph alone on logits of one batch's shape
@@ -647,6 +673,14 @@ async function main() {
       wallSeconds: r1(corpusWallS),
       tokensPerSecond: Math.round(corpus.tokensPerSecond),
       delta: corpus.delta,
+      engineRunsSeconds: corpusRuns.map((r) => r1(r.seconds)),
+      torch: Object.fromEntries(
+        Object.entries(corpusTorch).map(([k, v]) => [k, { seconds: r1(v.ms / 1000), tokensPerSecond: Math.round(v.tokens / (v.ms / 1000)), ratio: r3(v.ms / 1000 / corpus.seconds), meanNatsFw: v.meanNatsFw, meanNatsBw: v.meanNatsBw }]),
+      ),
+      bestTorch: corpusTorchBest ? { setting: corpusTorchBest[0], seconds: r1(corpusTorchBest[1].ms / 1000), ratio: r3(corpusTorchBest[1].ms / 1000 / corpus.seconds) } : null,
+      maxMeanNatsDifference: Object.keys(corpusTorch).length
+        ? Math.max(...Object.values(corpusTorch).map((v) => Math.max(Math.abs(v.meanNatsFw - corpus.forward.meanNats), v.meanNatsBw !== null && corpus.backward ? Math.abs(v.meanNatsBw - corpus.backward.meanNats) : 0)))
+        : null,
     },
     peakRssMb: r1(peakRssMb),
     peakRssMbProbes: r1(peakRssMbProbes),
@@ -682,6 +716,7 @@ async function main() {
   lines.push(`matmul          ${result.matmulGflops} GFLOP/s (${peak.by}, ${peak.what} [${peak.shape.join(', ')}]); the model's mix of shapes ${Object.entries(result.matmul).map(([k, v]) => `${k} ${v.gflops}`).join(', ')}`);
   lines.push(`512 tokens      engine ${result.engineGflops512} GFLOP/s = ${(result.engineMatmulFraction512 * 100).toFixed(0)}% of it` + (bestTorch ? `; best torch (${bestTorch[0]}) ${result.torchGflops512[bestTorch[0]]} GFLOP/s = ${(result.torchMatmulFraction512[bestTorch[0]] * 100).toFixed(0)}%, torch/engine ${result.probe512.bestTorch!.ratio.toFixed(2)}` : ''));
   lines.push(`corpus          ${corpus.tokens} tokens (${docs.length} documents, ${corpusChars} chars) in ${corpus.seconds.toFixed(1)} s: ${Math.round(corpus.tokensPerSecond)} tokens/s (both directions)`);
+  for (const [s, v] of Object.entries(result.corpus.torch)) lines.push(`  torch ${s.padEnd(10)}${v.seconds} s, ${v.tokensPerSecond} tokens/s  torch/engine ${v.ratio.toFixed(2)}`);
   lines.push(`memory          peak RSS ${f0(peakRssMb)} MB (${f0(peakRssMbProbes)} MB after the probes)` + (torchSettings.length ? `; torch processes ${Object.values(torchPeakRss).map(f0).join(' / ')} MB` : ''));
   lines.push(torchSettings.length ? `torch           ${anyReady!.torch}, BLAS ${anyReady!.blas}; ${torchSettings.map((s) => `${s}: ${SETTING_TEXT[s]} (${torch[s]!.ready.threads} thread${torch[s]!.ready.threads > 1 ? 's' : ''})`).join('; ')}` : `torch           ${torchNote}`);
   lines.push(`wall time       ${result.wallSeconds} s`);

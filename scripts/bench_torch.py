@@ -24,6 +24,10 @@ Commands (one JSON object per line):
       how many logits beat it (rank - 1), entropy, top-k; then the scored positions as Python
       numbers. Answers the times in ms (forward/backward passes, statistics, total) and the mean
       nats per direction (the bench checks them against the engine's).
+  {"op": "corpus", "docs": [{"ids": [...], "windows": [...]}...], "batch": B, "bos": id, "backward": true}
+      Corpus mode's work (src/cli/corpus.ts via Engine.surprisalNats): per document and direction,
+      the windows in batches, and only the log-probability of the actual next token (cross-entropy,
+      no entropy or top-k: corpus reports nats only). Answers ms, tokens and mean nats per direction.
   {"op": "gemm", "shapes": [[batch, M, K, N], ...], "minMs": 300}
       float32 matmul of each shape (the model's), best of the repeats; GFLOP/s per shape and for
       the whole set (total FLOPs / total time).
@@ -140,6 +144,23 @@ def main():
             acc['statsMs'] += (time.perf_counter() - t1) * 1000
         return nats
 
+    def nats_only(direction, ids, windows, batch, bos):
+        """Sum of -log p(actual token) over the scored positions of one direction."""
+        gpt = models[direction]
+        total = 0.0
+        for g0 in range(0, len(windows), batch):
+            group = windows[g0:g0 + batch]
+            # windows of one batch share a length except possibly the last: run those apart
+            for length in sorted({w['length'] for w in group}):
+                sub = [w for w in group if w['length'] == length]
+                rows = torch.tensor([[bos] + ids[w['start']:w['start'] + length - 1] for w in sub], dtype=torch.long)
+                targets = torch.tensor([ids[w['start']:w['start'] + length] for w in sub], dtype=torch.long)
+                logits = gpt(rows, with_internals=False)
+                ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction='none').reshape(len(sub), length)
+                for b, w in enumerate(sub):
+                    total += float(ce[b, w['scoreFrom'] - w['start']:w['scoreTo'] - w['start']].sum())
+        return total
+
     reply({
         'ready': True,
         'setting': args.setting,
@@ -180,6 +201,22 @@ def main():
                 'tokens': n,
                 'meanNatsFw': sum(fw) / n,
                 'meanNatsBw': sum(bw) / n if bw is not None else None,
+                'peakRssMb': peak_rss_mb(),
+            })
+        elif op == 'corpus':
+            t = time.perf_counter()
+            n, f_sum, b_sum = 0, 0.0, 0.0
+            for doc in cmd['docs']:
+                ids = doc['ids']
+                n += len(ids)
+                f_sum += nats_only('forward', ids, doc['windows'], cmd['batch'], cmd['bos'])
+                if cmd.get('backward', True) and 'backward' in models:
+                    b_sum += nats_only('backward', ids[::-1], doc['windows'], cmd['batch'], cmd['bos'])
+            reply({
+                'ms': (time.perf_counter() - t) * 1000,
+                'tokens': n,
+                'meanNatsFw': f_sum / n,
+                'meanNatsBw': b_sum / n if 'backward' in models and cmd.get('backward', True) else None,
                 'peakRssMb': peak_rss_mb(),
             })
         elif op == 'gemm':
