@@ -366,7 +366,7 @@ async function main() {
   const loadStart = loadavg();
   const packArg = values.model ?? join(root, 'models', 'default');
 
-  let t0 = performance.now();
+  const t0 = performance.now();
   const engine = await Engine.open(packArg);
   const loadMs = performance.now() - t0;
   const info = engine.pack.info;
