@@ -58,10 +58,11 @@ export function bootstrapDelta(units: readonly DeltaUnit[], resamples: number, s
 
 /**
  * Block length for a selection of n tokens: sqrt(n) (at least MIN_BLOCK_TOKENS), so that both the
- * number of blocks and their length grow with the text; the remainder joins the last block.
+ * number of blocks and their length grow with the text; shorter where that would leave fewer than
+ * MIN_UNITS blocks (80-99 tokens); the remainder joins the last block.
  */
 export function selectionBlockTokens(n: number): number {
-  return Math.max(MIN_BLOCK_TOKENS, Math.floor(Math.sqrt(n)));
+  return Math.max(MIN_BLOCK_TOKENS, Math.min(Math.floor(Math.sqrt(n)), Math.floor(n / MIN_UNITS)));
 }
 
 /** Consecutive blocks of blockTokens tokens; the tokens left over join the last block. */

@@ -51,7 +51,8 @@ test('fewer than ten blocks: no interval, and the note says what is needed', () 
   const { interval, note } = selectionDeltaInterval(series(79, 5, 0), series(79, 6, 0));
   assert.equal(interval, null);
   assert.match(note ?? '', /too short for an interval: 79 tokens, at least 80/);
-  assert.ok(selectionDeltaInterval(series(80, 5, 0), series(80, 6, 0)).interval);
+  for (let n = 80; n <= 130; n++) assert.equal(selectionDeltaInterval(series(n, 5, 0), series(n, 6, 0)).interval?.blocks, Math.floor(n / selectionBlockTokens(n)), `${n}`);
+  for (let n = 80; n <= 130; n++) assert.ok(Math.floor(n / selectionBlockTokens(n)) >= MIN_UNITS, `${n}`);
   assert.equal(bootstrapDelta(blocksOf(series(90, 1, 0), series(90, 2, 0), 10), 100, 1), null);
 });
 
