@@ -1,6 +1,7 @@
-// Flat ESLint config: typescript-eslint's recommended rules, plus the import boundaries of
-// DESIGN.md: the engine and the CLI never import 'vscode', and the webview imports engine code
-// for its types only (it runs in a browser frame; the engine runs in Node).
+// Flat ESLint config: typescript-eslint's recommended rules, plus the import boundaries (README,
+// Development): the engine and the CLI never import 'vscode' (they run in plain Node: the CLI and
+// the engine's child process), and the webview imports engine code for its types only (it runs in
+// a browser frame; the engine runs in Node).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -23,7 +24,7 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: [{ name: 'vscode', message: "src/engine and src/cli run in plain Node: no 'vscode' here (DESIGN.md)." }],
+          paths: [{ name: 'vscode', message: "src/engine and src/cli run in plain Node: no 'vscode' here." }],
           patterns: [
             { group: ['../vscode/*', '../../vscode/*', '**/src/vscode/**'], message: 'the engine and the CLI must not depend on the extension (src/vscode).' },
             { group: ['**/host/**'], message: 'the engine must not depend on the host process code (src/host).' },
@@ -43,7 +44,7 @@ export default tseslint.config(
             {
               group: ['**/src/engine/**', '**/src/engine', 'onnxruntime-node'],
               allowTypeImports: true,
-              message: 'the webview may import engine types only (import type ...), never engine code (DESIGN.md).',
+              message: 'the webview may import engine types only (import type ...), never engine code: it runs in a browser frame.',
             },
           ],
         },

@@ -1,7 +1,7 @@
 // Bundles every entry point with esbuild. onnxruntime-node stays external: it loads a native
 // binary from its own package folder at run time, which a bundle cannot carry.
 import * as esbuild from 'esbuild';
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
@@ -28,6 +28,12 @@ const entries = [
   // the Labs view (src/vscode/labs/labsProvider.ts)
   { ...browser, entryPoints: ['webview/labs/main.ts'], outfile: 'dist/labs.js' },
 ].filter((e) => existsSync(e.entryPoints[0]));
+
+// The webviews' buttons draw codicons (vscode-elements looks for <link id="vscode-codicon-stylesheet">):
+// a local copy of the stylesheet and its font, served from dist/ so that no remote resource is needed.
+mkdirSync('dist/codicons', { recursive: true });
+for (const f of ['codicon.css', 'codicon.ttf']) copyFileSync(`node_modules/@vscode/codicons/dist/${f}`, `dist/codicons/${f}`);
+copyFileSync('node_modules/@vscode/codicons/LICENSE', 'dist/codicons/LICENSE');
 
 if (watch) {
   for (const e of entries) await (await esbuild.context(e)).watch();

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds a real VS Code for the end-to-end tests: code-server 4.100.3 with its native modules
-# rebuilt for this Node, plus Debian's Chromium for Playwright (recipe: shared/RECIPES.md).
+# rebuilt for this Node, plus Debian's Chromium for Playwright. The steps are all here, in order.
 # Idempotent: skips every step whose result is already there. Output goes to CODE_SERVER_DIR
 # (default .cache/code-server, git-ignored). Works from nothing on a clean Debian machine (root).
 set -euo pipefail

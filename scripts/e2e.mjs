@@ -101,6 +101,9 @@ cpSync(join(root, 'test/e2e/fixtures/sample.md'), join(ws, 'sample.md'));
 // ~20,000 tokens of TypeScript declarations for the long-probe steps.
 const es5 = join(root, 'node_modules/typescript/lib/lib.es5.d.ts');
 writeFileSync(join(ws, 'big.ts'), readFileSync(es5, 'utf8').slice(0, 80_000));
+// A README (longer than the model's context) and a JavaScript file, for the editor-side steps.
+cpSync(join(root, 'README.md'), join(ws, 'readme.md'));
+cpSync(join(root, 'node_modules/ms/index.js'), join(ws, 'app.js'));
 const settingsFile = join(userData, 'User', 'settings.json');
 function writeSettings(theme) {
   writeFileSync(
@@ -428,7 +431,8 @@ async function checkAnalyses(theme) {
         const before = await sel.inputValue();
         await sel.selectOption('all');
         const layers = (await fl.locator('.an-grid thead th').count()) - 1;
-        expect(layers === (await fl.locator('.an-heat tr').count()) - 2 - (prec.some((r) => /bigram/.test(r)) ? 1 : 0), `${layers} layer columns, precision rows ${prec.length}`);
+        const layerRows = prec.filter((r) => /^\s*(embeddings|layer \d+)/.test(r)).length;
+        expect(layers === layerRows, `${layers} layer columns, ${layerRows} layer rows of precision`);
         const all = await fl.locator('.an-grid td .an-guess').count();
         expect(all === rows * 3 * layers || (before === 'all' && all === guesses), `all layers: ${all} guesses for ${rows} rows and ${layers} layers`);
         await shotCard(fl, `${pre}08c-future-lens-all-layers`);
@@ -490,7 +494,7 @@ async function probeSampleAndCheck(theme) {
   await step(`${theme}: hover over a token shows surprisal in bits, rank and alternatives`, async () => {
     const text = await hoverTokensUntil((t) => t.includes('bits'), 1 / 3, 7);
     expect(text.includes('bits'), `hover has no "bits": "${text}"`);
-    for (const w of ['surprisal', 'rank', 'entropy', 'forward top']) expect(text.includes(w), `hover lacks "${w}": ${text}`);
+    for (const w of ['surprisal', 'rank', 'top 3', 'More in the panel']) expect(text.includes(w), `hover lacks "${w}": ${text}`);
     log(`  hover: ${text.replace(/\s+/g, ' ').slice(0, 240)}`);
     await shot(`${pre}03-hover`);
     await page.mouse.move(700, 880);
@@ -501,6 +505,9 @@ async function probeSampleAndCheck(theme) {
     const t = await summary.innerText();
     for (const w of ['Tokens', 'Forward', 'Backward', 'Δ asymmetry', 'Provider', 'Latency']) expect(t.includes(w), `summary lacks "${w}": ${t}`);
     expect(/nats/.test(t) && /ms/.test(t), `summary has no figures: ${t}`);
+    // Δ carries its 95% block-bootstrap interval, or says why it has none
+    expect(/95% CI [+−]\d|too short for an interval|needs ≥/.test(t), `summary: Δ has no interval or reason: ${t}`);
+    await checkCodicons();
     const legend = await panel().locator('#legend').innerText();
     expect(/bits/.test(legend), `legend: ${legend}`);
     const canvases = await panel().locator('canvas').count();
@@ -574,6 +581,203 @@ async function probeSampleAndCheck(theme) {
     }
     expect(afterRow !== afterChart, `a "most surprising" row click left the editor selection at "${afterChart}"`);
     log(`  chart click: editor ${afterChart}; row "${rowText}": ${afterRow}`);
+  });
+}
+
+/** The panel's buttons draw their codicons: the font is loaded from the extension, not a box or nothing. */
+async function checkCodicons() {
+  const probe = await panel().locator('#probe').evaluate(async (el) => {
+    await document.fonts.ready;
+    const span = el.shadowRoot?.querySelector('vscode-icon')?.shadowRoot?.querySelector('.codicon');
+    if (!span) return { error: 'no vscode-icon in the button' };
+    return {
+      family: getComputedStyle(span).fontFamily,
+      glyph: getComputedStyle(span, '::before').content,
+      fonts: [...document.fonts].filter((f) => /codicon/.test(f.family)).map((f) => f.status),
+      link: document.getElementById('vscode-codicon-stylesheet')?.getAttribute('href') ?? '',
+    };
+  });
+  expect(!probe.error && /codicon/.test(probe.family) && probe.glyph && probe.glyph !== 'none' && probe.fonts.includes('loaded'), `codicons: ${JSON.stringify(probe)}`);
+  expect(probe.link.includes('/dist/codicons/codicon.css'), `the codicon stylesheet is not the extension's copy: ${probe.link}`);
+}
+
+/** A selection of a word or two: the panel says what each chart needs instead of drawing nothing. */
+async function tinySelectionStep(theme) {
+  await step(`${theme}: a one-word selection: no Δ, no empty charts, one line saying what each needs`, async () => {
+    await openFile('sample.md');
+    await page.keyboard.press('Control+Home');
+    await page.keyboard.press('End');
+    await page.keyboard.press('Control+Shift+ArrowLeft'); // "time", the last word of the title
+    await palette('LM Probe: Probe selection');
+    const summary = panel().locator('#summary');
+    await until(async () => /Tokens\s*[1-7]\b/.test(await summary.innerText()), 'the panel shows the short result', 60_000);
+    const t = await summary.innerText();
+    expect(/needs ≥ 8 tokens/.test(t), `summary: ${t}`);
+    expect(await panel().locator('#lineBlock').isHidden(), 'the surprisal chart is drawn for a few tokens');
+    const needs = await panel().locator('#lineNeeds').innerText();
+    expect(/needs at least \d+ tokens/.test(needs), `no line says what the chart needs: ${needs}`);
+    expect(await panel().locator('#scatterBox').isHidden(), 'the scatter is drawn for a few tokens');
+    expect(/needs at least \d+ tokens/.test(await panel().locator('#scatterNeeds').innerText()), 'no line says what the scatter needs');
+    expect(/^all \d+ tokens?/i.test(await panel().locator('#top h2').innerText()), `the list does not show every token: ${await panel().locator('#top h2').innerText()}`);
+    log(`  one word: ${t.replace(/\s+/g, ' ')} | ${needs}`);
+    await shot(`${theme}-16-one-word-panel`);
+    await panel().locator('#charts').scrollIntoViewIfNeeded();
+    await sleep(300);
+    await shot(`${theme}-16b-one-word-panel-charts`);
+  });
+}
+
+/** The surprisal chart of a ~20,000-token probe at the default side bar width: buckets, then zoom. */
+async function bigChartSteps() {
+  await step('big.ts: the panel\'s chart of ~20,000 tokens at the default side bar: buckets with a band; a drag zooms until each token is a point; per line', async () => {
+    const caption = panel().locator('#lineCaption');
+    await panel().locator('#charts').scrollIntoViewIfNeeded();
+    await sleep(400);
+    const c0 = await caption.innerText();
+    const side = await page.locator('.part.sidebar').first().boundingBox();
+    log(`  side bar ${Math.round(side?.width ?? 0)} px; ${c0}`);
+    expect(/mean of ~\d+ tokens/.test(c0), `the chart of ~20,000 tokens is not bucketed: ${c0}`);
+    await shot('big-06-panel-chart');
+    const line = panel().locator('#lineChart');
+    for (let k = 0; k < 5 && !/one point per token/.test(await caption.innerText()); k++) {
+      const box = await line.boundingBox();
+      await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.5);
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.5, { steps: 6 });
+      await page.mouse.up();
+      await sleep(400);
+      log(`  drag ${k + 1}: ${await caption.innerText()}`);
+    }
+    const c1 = await caption.innerText();
+    expect(/one point per token/.test(c1) && /tokens [\d,]+–[\d,]+ of/.test(c1), `after zooming: ${c1}`);
+    await shot('big-07-panel-chart-zoomed');
+    await panel().locator('#per').evaluate((el) => {
+      el.value = 'line';
+      el.dispatchEvent(new Event('change'));
+    });
+    await until(async () => /lines/.test(await caption.innerText()), 'the chart shows lines');
+    log(`  per line: ${await caption.innerText()}`);
+    await sleep(300);
+    await shot('big-08-panel-chart-per-line');
+    await panel().locator('#per').evaluate((el) => {
+      el.value = 'token';
+      el.dispatchEvent(new Event('change'));
+    });
+  });
+}
+
+/** Lines of the analysed window's marker (a dotted bar left of each line), top to bottom (y in px). */
+async function windowMarkerLines() {
+  return page.evaluate(() =>
+    [...document.querySelectorAll('.monaco-editor .view-overlays > div > div')]
+      .filter((d) => getComputedStyle(d).borderLeftStyle === 'dotted')
+      .map((d) => d.getBoundingClientRect().top)
+      .sort((a, b) => a - b),
+  );
+}
+
+/**
+ * The editor side of a probe (issue 12): the analysed window marked and moved from a hover, a
+ * compact hover in a code file, a one-token selection in the status bar and the hover, the heatmap
+ * per line (gutter bars) and per word.
+ */
+async function editorSideSteps(theme) {
+  const pre = `${theme}-editor-`;
+  await step(`${theme}: a README longer than the model's context: the analysed window is marked in the editor, the selection collapsed`, async () => {
+    await openFile('readme.md');
+    await page.keyboard.press('Control+Home');
+    for (let i = 0; i < 26; i++) await page.keyboard.press('Shift+ArrowDown');
+    await palette('LM Probe: Probe selection');
+    const done = watchAnalyses();
+    await waitDecorations(5, 120_000);
+    // the heatmap may be painted while the probe runs: the selection is collapsed once it is done
+    await until(async () => !/%|…/.test(await lmStatus().innerText()), 'the probe is done', 120_000);
+    await until(async () => !/selected/.test(await selectionStatus()), 'the selection is collapsed', 5000).catch(() => {});
+    expect(!/selected/.test(await selectionStatus()), `the selection was not collapsed after the probe: ${await selectionStatus()}`);
+    expect((await done) !== null, 'the analyses did not arrive');
+    await until(async () => (await windowMarkerLines()).length > 0, 'the analysed window is marked', 10_000);
+    const lines = await windowMarkerLines();
+    log(`  the window marker spans ${lines.length} lines, from y ${Math.round(lines[0])}`);
+    await page.mouse.move(700, 880);
+    await sleep(400);
+    await shot(`${pre}01-window-marker`);
+  });
+  await step(`${theme}: a hover outside the window says why it has no analyses; "Analyse around this token" moves the window there`, async () => {
+    const before = await windowMarkerLines();
+    expect(before.length > 0, 'no window marker to move');
+    const text = await hoverTokensUntil((t) => /No analyses for this token/.test(t), 0, 12);
+    expect(/No analyses for this token: they cover tokens \d+–\d+ of \d+/.test(text), `hover: ${text}`);
+    const box = await hover().boundingBox();
+    log(`  hover ${Math.round(box?.height ?? 0)} px high: ${text.replace(/\s+/g, ' ').slice(0, 260)}`);
+    await shot(`${pre}02-hover-outside-window`);
+    const done = watchAnalyses();
+    await hover().locator('a', { hasText: 'Analyse around this token' }).click();
+    expect((await done) !== null, 'the analyses were not computed again');
+    await until(async () => {
+      const after = await windowMarkerLines();
+      return after.length === 0 || after[0] < before[0] - 5;
+    }, 'the window moved up to the hovered token', 15_000);
+    log(`  window marker: from y ${Math.round(before[0])} to ${Math.round((await windowMarkerLines())[0] ?? 0)}`);
+    await page.mouse.move(700, 880);
+    await sleep(400);
+    await shot(`${pre}03-window-moved`);
+  });
+  await step(`${theme}: the heatmap per line (gutter bars, with the line's sum on hover) and per word`, async () => {
+    await palette('LM Probe: Heatmap: per line (gutter bars)');
+    const bars = page.locator('.monaco-editor .margin-view-overlays .cgmr, .monaco-editor .glyph-margin-widgets .cgmr');
+    await until(async () => (await bars.count()) > 3, 'gutter bars are drawn', 10_000);
+    log(`  ${await bars.count()} gutter bars in view`);
+    await shot(`${pre}04-per-line`);
+    await palette('LM Probe: Heatmap: per word');
+    await until(async () => (await bars.count()) === 0, 'the gutter bars are gone', 10_000);
+    await waitDecorations(3, 10_000);
+    await sleep(300);
+    await shot(`${pre}05-per-word`);
+    await palette('LM Probe: Heatmap: per token');
+    await sleep(300);
+  });
+  await step(`${theme}: a JavaScript file: the hover is compact and leaves room for the language server's`, async () => {
+    await openFile('app.js');
+    await page.keyboard.press('Control+a');
+    await palette('LM Probe: Probe selection');
+    await waitDecorations(5, 120_000);
+    await sleep(500);
+    // a code file's hover fills in as its providers answer: read it once it has settled
+    const whole = () => page.locator('.monaco-hover:not(.hidden)').first();
+    const spans = decorated();
+    let text = '';
+    for (let k = Math.floor((await spans.count()) * 0.3); k < (await spans.count()) && !/More in the panel/.test(text); k += 7) {
+      const b = await spans.nth(k).boundingBox();
+      if (!b || b.width < 8) continue;
+      await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 3 });
+      await sleep(1500);
+      text = await whole().innerText({ timeout: 1000 }).catch(() => '');
+      if (!/More in the panel/.test(text)) await page.mouse.move(5, 5);
+    }
+    expect(/surprisal/.test(text) && /top 3/.test(text) && /More in the panel/.test(text), `hover: ${text}`);
+    expect(!/entropy|importance|future tokens/.test(text), `the hover is not compact: ${text}`);
+    const ours = page.locator('.monaco-hover:not(.hidden) .hover-row', { hasText: 'LM Probe' }).first();
+    const box = await ours.boundingBox().catch(() => null);
+    const all = await whole().boundingBox();
+    log(`  our part of the hover ${Math.round(box?.height ?? -1)} px, the whole hover ${Math.round(all?.height ?? -1)} px: ${text.replace(/\s+/g, ' ').slice(0, 300)}`);
+    expect(!box || box.height <= 170, `our hover is ${box?.height} px high`);
+    await shot(`${pre}06-code-hover`);
+    await page.mouse.move(700, 880);
+  });
+  await step(`${theme}: a one-token selection: no Δ in the status bar; the hover says what the Δ needs`, async () => {
+    await openFile('sample.md');
+    await page.keyboard.press('Control+Home');
+    await page.keyboard.press('Shift+ArrowRight');
+    await page.keyboard.press('Shift+ArrowRight');
+    await palette('LM Probe: Probe selection');
+    await until(async () => /Δ needs \d+ tokens/.test(await lmStatus().innerText()), 'the status bar says what Δ needs', 60_000);
+    const status = await lmStatus().innerText();
+    expect(!/Δ [+−-]?\d/.test(status), `a Δ is shown for one token: ${status}`);
+    const text = await hoverTokensUntil((t) => /too short/.test(t), 0, 2);
+    expect(/Δ: too short for an interval/.test(text), `hover: ${text}`);
+    log(`  status bar: ${status.replace(/\s+/g, ' ')}; hover: ${text.replace(/\s+/g, ' ').slice(0, 200)}`);
+    await shot(`${pre}07-one-token`);
+    await page.mouse.move(700, 880);
   });
 }
 
@@ -900,10 +1104,11 @@ try {
   await probeSampleAndCheck('dark');
 
   if (packHasHidden) {
-    await step('dark: hovers gain the analyses once they arrive (no new model call)', async () => {
-      const text = await hoverTokensUntil((t) => /future tokens|importance/.test(t), 1 / 4, 9);
-      expect(packHasProbes ? /future tokens/.test(text) : /importance|information gain/.test(text), `hover has no analyses: ${text}`);
-      log(`  hover: ${text.replace(/\s+/g, ' ').replace(/.*(future tokens)/, '$1').slice(0, 200)}`);
+    await step('dark: once the analyses arrive the hover stays compact; "More in the panel" shows the token there', async () => {
+      const text = await hoverTokensUntil((t) => /More in the panel/.test(t), 1 / 4, 9);
+      expect(!/future tokens|importance|entropy/.test(text), `the hover grew with the analyses: ${text}`);
+      await hover().locator('a', { hasText: 'More in the panel' }).click();
+      await panel().locator('#summary').waitFor({ state: 'visible', timeout: 10_000 });
       await page.mouse.move(700, 880);
     });
 
@@ -1079,14 +1284,22 @@ try {
     log(`  exported ${readFileSync(file).length} bytes`);
   });
 
+  await tinySelectionStep('dark');
+  await editorSideSteps('dark');
+
   if (!process.env.E2E_SKIP_BIG) {
     await step('big.ts: a ~20,000-token probe shows a cancellable progress notification and VS Code stays responsive', async () => {
       await openFile('big.ts');
       await page.keyboard.press('Control+a');
       await page.keyboard.press('Control+Alt+p'); // the default keybinding
-      const toast = await notification(/windows|loading the model/, 30_000);
+      const toast = await notification(/window|loading the model|tokenizing/, 30_000);
       await sleep(2500);
       await shot('big-01-progress');
+      // the panel marked the previous result stale at once and counts the windows
+      const stale = await panel().locator('#summary').getAttribute('class');
+      const statusText = await panel().locator('#status').innerText();
+      expect(/stale-result/.test(stale ?? '') && /Previous result/.test(statusText), `the panel did not mark the previous result stale: ${stale} | ${statusText}`);
+      log(`  panel: ${statusText.replace(/\s+/g, ' ')}`);
       const t0 = Date.now();
       await page.keyboard.press('F1');
       await page.locator('.quick-input-widget input').waitFor({ state: 'visible', timeout: 5000 });
@@ -1118,7 +1331,7 @@ try {
     await step('cancelling a long probe from the notification stops it', async () => {
       await page.keyboard.press('Control+a');
       await palette('LM Probe: Probe selection');
-      const toast = await notification(/windows|loading the model/, 30_000);
+      const toast = await notification(/window|loading the model|tokenizing/, 30_000);
       await sleep(1500);
       await toast.hover();
       const cancel = toast.locator('.monaco-button, a.action-label, .codicon-notifications-clear').filter({ hasText: /Cancel/ }).first();
@@ -1143,7 +1356,15 @@ try {
       await page.keyboard.press('Control+a');
       const t0 = Date.now();
       await palette('LM Probe: Probe selection');
-      await notification(/windows|loading the model/, 30_000);
+      const toast = await notification(/window|loading the model|tokenizing/, 30_000);
+      // the windows scored so far are painted while the rest runs (forward first, from the top)
+      await page.keyboard.press('Control+Home');
+      await until(async () => (await decorated().count()) > 20 && /%/.test(await lmStatus().innerText()), 'the top of the file is painted while the probe runs', 120_000);
+      const partialAt = ((Date.now() - t0) / 1000).toFixed(1);
+      const toastText = (await toast.innerText().catch(() => '')).replace(/\s+/g, ' ');
+      log(`  painted ${partialAt} s after the command, while running: "${toastText}"`);
+      expect(/(forward|backward) model: window [\d,]+ of [\d,]+, [\d,]+ of [\d,]+ tokens painted/.test(toastText), `the progress message: ${toastText}`);
+      await shot('big-05a-progressive');
       const summary = panel().locator('#summary');
       let t = '';
       while (Date.now() - t0 < 400_000) {
@@ -1163,6 +1384,7 @@ try {
       const st = await lmStatus().innerText();
       log(`  status bar: ${st.replace(/\s+/g, ' ')}`);
     });
+    await bigChartSteps();
   }
 
   await step('light theme: switching the color theme needs no reload', async () => {
@@ -1176,6 +1398,8 @@ try {
     await sleep(1000);
   });
   await probeSampleAndCheck('light');
+  await editorSideSteps('light');
+  await tinySelectionStep('light');
 
   await step('high-contrast theme: the heatmap and the panel follow the theme without a new probe', async () => {
     await palette('Preferences: Color Theme');

@@ -143,7 +143,7 @@ def main():
         bwm = sum(d['bwNats'] for d in ds) / n
         return {'documents': len(ds), 'tokens': n, 'forwardMeanNats': fwm, 'backwardMeanNats': bwm,
                 'unigramMeanNats': sum(d['unigramNats'] for d in ds) / n,
-                'delta': delta_of(units), 'deltaCI95': bootstrap(units) if len(ds) >= 2 else None}
+                'delta': delta_of(units), 'deltaCI95': bootstrap(units) if len(ds) >= 10 else None}  # fewer documents: block interval from lm-probe corpus (make_card.py)
 
     out = {'steps': [ck['step'], ckb['step']], 'windowTokens': w, 'bootstrap': {'unit': 'document', 'resamples': 1000, 'seed': 1, 'prng': 'mulberry32'},
            'all': summary(docs),

@@ -7,7 +7,7 @@ attentions [L,B,H,T,T]), head.onnx (hidden [N,D] -> logits [N,V]: final LayerNor
 manifest.json, tokenizer.json, parity.json (torch outputs on fixed inputs, checked against
 onnxruntime-node by test/pack/parity.test.ts) and test/pack/fixtures/tokenizer-lines.json (the recipe
 encoder's ids on held-out lines and hard Unicode lines, checked against @huggingface/tokenizers).
-An existing probes.json in the output folder is kept and stays named in the manifest.
+An existing probes.json (and baselines.json) in the output folder is kept and stays named in the manifest.
 """
 import argparse
 import json
@@ -124,6 +124,8 @@ def main():
     }
     if os.path.exists(os.path.join(out, 'probes.json')):
         manifest['probes'] = 'probes.json'
+    if os.path.exists(os.path.join(out, 'baselines.json')):
+        manifest['baselines'] = 'baselines.json'  # written by skip_bigrams.ts
     with open(os.path.join(out, 'manifest.json'), 'w') as f:
         json.dump(manifest, f, indent=1)
         f.write('\n')

@@ -1,6 +1,12 @@
 """Writes models/default/MODEL_CARD.md from what the recipe and the CLI measured (no figure is typed by hand).
 
   /usr/bin/python3 models/recipe/make_card.py
+  /usr/bin/python3 models/recipe/make_card.py --refresh   # only the analysis sections and intervals of the existing card
+
+--refresh rewrites, in the committed card, the "Future-token probes" section (from work/eval_probes.json,
+probes.json and baselines.json) and the interval of every held-out row with fewer than 10 documents (from
+work/cli_corpus_source_<name>.json, a block bootstrap), for when the training logs and checkpoints that the
+full card needs are not on this machine.
 
 Reads work/sources.json, work/{train,val}.docs.json, work/train_{forward,backward}.log, work/eval.json
 (evaluate.py), work/cli_corpus_{all,prose,code}.json (`lm-probe corpus --json`), and, where present,
@@ -31,6 +37,152 @@ def log_records(direction):
 
 def fmt(x, d=4):
     return 'n/a' if x is None else f'{x:.{d}f}'
+
+
+MIN_DOCS = 10  # no interval from fewer documents: below it, blocks of tokens (lm-probe corpus), and the card says so
+
+
+def group_ci(kind, name, documents, doc_ci):
+    """The delta interval of a held-out row: over documents when it has >= MIN_DOCS, else the block bootstrap of
+    `lm-probe corpus` over that group's files (work/cli_corpus_<kind>_<name>.json), else none."""
+    if documents >= MIN_DOCS and doc_ci:
+        return f'[{doc_ci[0]:+.5f}, {doc_ci[1]:+.5f}] (documents)'
+    c = jload(f'cli_corpus_{kind}_{name}.json')
+    if c and c.get('deltaCI95') and c.get('bootstrap', {}).get('unit') == 'block':
+        b = c['bootstrap']
+        return f"[{c['deltaCI95'][0]:+.5f}, {c['deltaCI95'][1]:+.5f}] ({b['units']} blocks of {b['blockTokens']} tokens: {documents} documents are too few)"
+    return f'n/a ({documents} documents: too few)'
+
+
+def pct(x):
+    return f'{100 * x:.2f}'
+
+
+def probes_section(pe, ph, arch):
+    """The card's future-token probe section: probes against the skip-bigram of the training split, the model's
+    greedy rollout and the fitting-text bigram, with paired bootstrap intervals over documents."""
+    out = []
+    w = out.append
+    fo = ph.get('fittedOn', {})
+    w(f"Linear maps (the Future Lens linear model) from the hidden state at position t and layer l to the final-layer "
+      f"hidden state that predicts the token at t+k, k = 1..3, fitted in closed form by ridge regression with the engine's "
+      f"fitter (`lm-probe fit-probes`, src/engine/analysis) on {fo.get('tokens', 0):,} tokens of training text "
+      f"(work/probe-fit, an equal share of each source), penalty chosen on {fo.get('heldOutTokens', 0):,} other "
+      f"training tokens (work/probe-heldout) from the grid {ph.get('lambdaGrid')}. Format: probes.json + probes.bin "
+      f"(documented in src/engine/analysis/probes.ts). Layer {arch['layers']} with k = 1 is the model's own head (identity map).")
+    w('')
+    sb = pe.get('skipBigram')
+    ro = pe.get('rollout')
+    w(f"precision@1 (share of positions t whose top-1 guess is the token at t+k, in %) on {pe['tokens']:,} tokens of the "
+      f"{pe.get('documents', 'n/a')} held-out documents (`lm-probe eval-probes`, work/probe-eval: the first 2,000 characters of "
+      f"each). Baselines, from strongest to weakest:")
+    w('')
+    if sb:
+        w(f"- **skip-bigram (training split)**: the most frequent token at distance k after the current token in the model's whole "
+          f"training split ({sb['countedOnTokens']:,} tokens), shipped with the pack as a top-1 table (`baselines.json` + "
+          f"`baselines.bin`, written by `models/recipe/skip_bigrams.ts`); anyone can recompute its precision from that file.")
+    if ro:
+        w(f"- **greedy rollout**: the model's own top-1 for t+1 fed back as if read, then its top-1 for t+2, and so on "
+          f"(on {'every position' if ro['every'] == 1 else 'every ' + str(ro['every']) + 'th position'}: {ro['positions'][-1]:,} "
+          f"positions for k = {pe['offsets'][-1]}); at k = 1 it is the model's next-token accuracy.")
+    w("- **bigram (fitting text)**: the same table as the skip-bigram, counted on the probes' 100k fitting tokens only (stored in "
+      "probes.json); **in-sample bigram**: counted on the evaluated text itself (an optimistic bound, not a baseline).")
+    w('')
+    w('| layer | ' + ' | '.join(f'k={k}' for k in pe['offsets']) + ' |')
+    w('| --- | ' + ' | '.join('---' for _ in pe['offsets']) + ' |')
+    for li, layer in enumerate(pe['layers']):
+        w(f"| {layer}{' (embeddings)' if layer == 0 else ''} | " + ' | '.join(pct(pe['precisionAt1'][li][oi]) for oi in range(len(pe['offsets']))) + ' |')
+    if sb:
+        w('| skip-bigram (training split) | ' + ' | '.join(pct(x) for x in sb['precisionAt1']) + ' |')
+    if ro:
+        w('| greedy rollout | ' + ' | '.join(pct(x) for x in ro['precisionAt1']) + ' |')
+    if pe.get('bigramPrecisionAt1'):
+        w('| bigram (fitting text) | ' + ' | '.join(pct(x) for x in pe['bigramPrecisionAt1']) + ' |')
+    w('| in-sample bigram | ' + ' | '.join(pct(x) for x in pe['bigramInSamplePrecisionAt1']) + ' |')
+    w('')
+    w(f"Model next-token accuracy (argmax of the logits): {pct(pe['modelNextTokenAccuracy'])}%.")
+    w('')
+    comps = pe.get('comparisons') or []
+    if comps:
+        w(f"The best probe of each k against each baseline, on the same positions: difference in percentage points with its "
+          f"{pe.get('intervalNote', '')}.")
+        w('')
+        w('| k | best layer | baseline | probe (%) | baseline (%) | difference (points) | 95% interval | positions | verdict |')
+        w('| --- | --- | --- | --- | --- | --- | --- | --- | --- |')
+        loses = []
+        for c in comps:
+            iv = c.get('interval')
+            ci = f"[{100 * iv['lo']:+.2f}, {100 * iv['hi']:+.2f}]" if iv else 'n/a'
+            if iv and iv['hi'] < 0:
+                verdict = '**probe loses**'
+                loses.append(c)
+            elif iv and iv['lo'] > 0:
+                verdict = 'probe wins'
+            elif c['offset'] == 1 and c['baseline'] == 'greedy rollout':
+                verdict = 'the same guess (identity map)'
+            else:
+                verdict = 'no clear difference'
+            w(f"| {c['offset']} | {c['layer']} | {c['baseline']} | {pct(c['probe'])} | {pct(c['baselinePrecision'])} | "
+              f"{100 * c['difference']:+.2f} | {ci} | {c['positions']:,} | {verdict} |")
+        w('')
+        behind = [c for c in comps if c['difference'] < 0 and c not in loses]
+        if loses or behind:
+            parts = [f"k = {c['offset']} against the {c['baseline']} ({pct(c['probe'])}% vs {pct(c['baselinePrecision'])}%, interval excludes 0)" for c in loses]
+            parts += [f"k = {c['offset']} against the {c['baseline']} ({pct(c['probe'])}% vs {pct(c['baselinePrecision'])}%, interval includes 0)" for c in behind]
+            w("**Where the probes lose.** " + '; '.join(parts) + ". A linear map from one state does not read off t+k better "
+              "than a lookup table of the training split or than the model continuing its own guess: on this model the "
+              "probes show what the states hold, not that the model plans ahead. (With your own model, this table is what tells "
+              "you whether it pre-caches: probes that beat both baselines.)")
+        else:
+            w("The best probes beat every baseline here.")
+        w('')
+    return out
+
+
+def refresh():
+    """Rewrites the analysis sections and the small-group intervals of the committed card (see the module doc)."""
+    card_path = os.path.join(PACK, 'MODEL_CARD.md')
+    card = open(card_path, encoding='utf-8').read()
+    manifest = json.load(open(os.path.join(PACK, 'manifest.json')))
+    pe = jload('eval_probes.json')
+    ph = json.load(open(os.path.join(PACK, 'probes.json')))
+    head, rest = card.split('## Future-token probes\n', 1)
+    _, tail = rest.split('## How to rebuild\n', 1)
+    card = head + '## Future-token probes\n\n' + '\n'.join(probes_section(pe, ph, manifest['architecture'])) + '\n## How to rebuild\n' + tail
+    lines = card.split('\n')
+    for i, line in enumerate(lines):
+        cells = [c.strip() for c in line.split('|')]
+        # held-out rows: | text | documents | tokens | L_fw | L_bw | delta | CI | unigram |
+        if len(cells) == 10 and (cells[1].startswith('source: ') or cells[1].startswith('kind: ') or cells[1] == 'all') and cells[2].isdigit():
+            docs = int(cells[2])
+            name = cells[1].split(': ', 1)[-1]
+            kind = cells[1].split(':')[0] if ':' in cells[1] else 'all'
+            ci = cells[7]
+            doc_ci = None
+            if ci.startswith('[') and docs >= MIN_DOCS:
+                lo, hi = ci.split(']')[0].strip('[').split(',')
+                doc_ci = [float(lo), float(hi)]
+            if docs >= MIN_DOCS and not doc_ci:
+                continue  # a row that never had an interval (the engine table's token-weighted kinds)
+            cells[7] = group_ci(kind, name, docs, doc_ci)
+            lines[i] = '| ' + ' | '.join(cells[1:-1]) + ' |'
+    card = '\n'.join(lines)
+    card = card.replace("95% interval: percentile bootstrap over documents, 1000 resamples",
+                        "95% interval: percentile bootstrap over documents when a row has at least 10 of them, otherwise over "
+                        "blocks of one context length of its tokens (`lm-probe corpus` on that row's files; the cell says which), 1000 resamples")
+    if 'skip_bigrams.ts' not in card.split('## How to rebuild', 1)[1]:
+        card = card.replace("/usr/bin/python3 models/recipe/probe_text.py      # work/probe-fit, work/probe-heldout\n",
+                            "for s in nodejs-api-docs typescript-lib; do node dist/cli.js corpus --providers cpu --json models/recipe/work/val/${s}_*.txt \\\n"
+                            "  > models/recipe/work/cli_corpus_source_${s}.json; done   # sources of fewer than 10 documents: block intervals\n"
+                            "node --import tsx models/recipe/skip_bigrams.ts  # models/default/baselines.json + .bin (training-split skip-bigram)\n"
+                            "/usr/bin/python3 models/recipe/probe_text.py      # work/probe-fit, work/probe-heldout\n")
+        card = card.replace("eval-probes --providers cpu --model models/default --json --max-tokens 50000 \\\n",
+                            "eval-probes --providers cpu --model models/default --json --max-tokens 50000 --rollout-every 1 \\\n")
+    card = card.replace("/usr/bin/python3 models/recipe/make_card.py         # this card",
+                        "/usr/bin/python3 models/recipe/make_card.py         # this card (--refresh: only its analysis sections and intervals)")
+    import re
+    card = re.sub(r'_Generated [^_]*_', f"_Generated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} (analysis sections and small-group intervals refreshed with make_card.py --refresh)._", card)
+    open(card_path, 'w', encoding='utf-8').write(card)
 
 
 PROBE_TOKENS = int(os.environ.get('PROBE_TOKENS', '100000'))
@@ -184,9 +336,10 @@ def main():
         w('| --- | --- | --- | --- | --- | --- | --- | --- |')
         rows = [('all', ev['all'])] + [(f'kind: {k}', v) for k, v in ev['byKind'].items()] + [(f'source: {k}', v) for k, v in ev['bySource'].items()]
         for name, s in rows:
-            ci = s['deltaCI95']
+            kind, _, gname = name.partition(': ')
+            ci = group_ci(kind if gname else 'all', gname or 'all', s['documents'], s['deltaCI95'])
             w(f"| {name} | {s['documents']} | {s['tokens']:,} | {fmt(s['forwardMeanNats'])} | {fmt(s['backwardMeanNats'])} | {s['delta']:+.5f} | "
-              f"{'n/a' if not ci else f'[{ci[0]:+.5f}, {ci[1]:+.5f}]'} | {fmt(s['unigramMeanNats'])} |")
+              f"{ci} | {fmt(s['unigramMeanNats'])} |")
         w('')
         a = ev['all']
         sign = 'positive' if a['delta'] > 0 else 'negative'
@@ -244,27 +397,7 @@ def main():
     probes_path = os.path.join(PACK, 'probes.json')
     if probes_eval and os.path.exists(probes_path):
         ph = json.load(open(probes_path))
-        fo = ph.get('fittedOn', {})
-        w(f"Linear maps (the Future Lens linear model) from the hidden state at position t and layer l to the final-layer "
-          f"hidden state that predicts the token at t+k, k = 1..3, fitted in closed form by ridge regression with the engine's "
-          f"fitter (`lm-probe fit-probes`, src/engine/analysis) on {fo.get('tokens', 'n/a'):,} tokens of training text "
-          f"(work/probe-fit, an equal share of each source), penalty chosen on {fo.get('heldOutTokens', 'n/a'):,} other "
-          f"training tokens (work/probe-heldout) from the grid {ph.get('lambdaGrid')}. Format: probes.json + probes.bin "
-          f"(documented in src/engine/analysis/probes.ts). Layer {arch['layers']} with k = 1 is the model's own head (identity map).")
-        w('')
-        pe = probes_eval
-        w(f"precision@1 on {pe['tokens']:,} held-out tokens (`lm-probe eval-probes`); bigram baseline: the most frequent token at "
-          f"distance k after the current token in the probes' fitting text; in-sample bigram: the same fitted on the evaluated "
-          f"text itself (an optimistic bound). Model next-token accuracy (argmax of the logits): {pe['modelNextTokenAccuracy']:.4f}.")
-        w('')
-        w('| layer | ' + ' | '.join(f'k={k}' for k in pe['offsets']) + ' |')
-        w('| --- | ' + ' | '.join('---' for _ in pe['offsets']) + ' |')
-        for li, layer in enumerate(pe['layers']):
-            w(f"| {layer}{' (embeddings)' if layer == 0 else ''} | " + ' | '.join(f"{pe['precisionAt1'][li][oi]:.4f}" for oi in range(len(pe['offsets']))) + ' |')
-        if pe.get('bigramPrecisionAt1'):
-            w('| bigram baseline | ' + ' | '.join(f'{x:.4f}' for x in pe['bigramPrecisionAt1']) + ' |')
-        w('| in-sample bigram | ' + ' | '.join(f'{x:.4f}' for x in pe['bigramInSamplePrecisionAt1']) + ' |')
-        w('')
+        L.extend(probes_section(probes_eval, ph, arch))
     else:
         w('Not in this pack: no probes were fitted (see the report of the session that built it). The manifest has no `probes` '
           'field, so the future-lens analysis reports that probes are unavailable.')
@@ -317,4 +450,5 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    import sys
+    refresh() if '--refresh' in sys.argv[1:] else main()

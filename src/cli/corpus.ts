@@ -1,6 +1,7 @@
 // The arrow-of-time measurement over files: mean log-perplexity per direction and the asymmetry
 // delta with a bootstrap 95% interval (Papadopoulos et al. 2024).
 import type { Engine } from '../engine/engine';
+import type { ProgressState } from './progress';
 import { ProbeError, isProbeError } from '../engine/errors';
 
 export interface CorpusUnit {
@@ -91,11 +92,12 @@ export interface CorpusDocScore {
 export async function scoreCorpus(
   engine: Engine,
   docs: CorpusDoc[],
-  opts: { signal?: AbortSignal; onProgress?: (fraction: number) => void },
+  opts: { signal?: AbortSignal; onProgress?: (p: ProgressState) => void },
 ): Promise<{ docs: CorpusDocScore[]; seconds: number; blockTokens: number }> {
   const sizeOf = (d: CorpusDoc) => d.size ?? (typeof d.text === 'string' ? d.text.length : 1);
   const total = docs.reduce((a, d) => a + sizeOf(d), 0);
   let done = 0;
+  let tokensDone = 0; // tokens of the finished documents
   const blockTokens = engine.pack.manifest.contextLength - 1;
   const scores: CorpusDocScore[] = [];
   let seconds = 0;
@@ -108,7 +110,7 @@ export async function scoreCorpus(
       r = await engine.surprisalNats(text, {
         maxTokens: Number.MAX_SAFE_INTEGER,
         signal: opts.signal,
-        onProgress: (p) => opts.onProgress?.((done + (size * p.done) / p.total) / total),
+        onProgress: (p) => opts.onProgress?.({ fraction: (done + (size * p.done) / p.total) / total, done: tokensDone + (p.tokens ?? 0), stage: d.file }),
       });
     } catch (e) {
       // say which file, keep the code (and so the exit code)
@@ -117,7 +119,8 @@ export async function scoreCorpus(
     }
     seconds += r.runtime.ms / 1000;
     done += size;
-    opts.onProgress?.(done / total);
+    tokensDone += r.forward.length;
+    opts.onProgress?.({ fraction: done / total, done: tokensDone });
     const u: CorpusDocScore = { file: d.file, tokens: 0, fwNats: 0, bwNats: 0, blocks: [] };
     let block: CorpusUnit = { tokens: 0, fwNats: 0, bwNats: 0 };
     for (let i = 0; i < r.forward.length; i++) {
@@ -184,7 +187,7 @@ export function corpusReport(
 export async function runCorpus(
   engine: Engine,
   docs: CorpusDoc[],
-  opts: { resamples: number; seed: number; signal?: AbortSignal; onProgress?: (fraction: number) => void },
+  opts: { resamples: number; seed: number; signal?: AbortSignal; onProgress?: (p: ProgressState) => void },
 ): Promise<CorpusReport> {
   const s = await scoreCorpus(engine, docs, opts);
   return corpusReport(s.docs, {

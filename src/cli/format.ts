@@ -40,29 +40,61 @@ function cpWidth(c: number): number {
   return 1;
 }
 
-function width(s: string): number {
+const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' });
+
+/**
+ * Terminal columns of one grapheme cluster (what a terminal draws as one character): 2 for an
+ * emoji shown as emoji (a ZWJ family, a skin-toned hand, a flag's pair are each one emoji, and so
+ * is a skin tone alone), else the widest of its code points (a letter with combining marks is 1).
+ */
+function clusterWidth(g: string): number {
+  if (/\p{Emoji_Presentation}/u.test(g) || (/\p{Extended_Pictographic}/u.test(g) && g.includes('\ufe0f'))) return 2;
   let w = 0;
-  for (const ch of s) w += cpWidth(ch.codePointAt(0)!);
+  for (const ch of g) w = Math.max(w, cpWidth(ch.codePointAt(0)!));
+  return w;
+}
+
+/** Terminal columns of a string, by grapheme cluster (the table pads and clips by this). */
+export function displayWidth(s: string): number {
+  let w = 0;
+  for (const { segment } of graphemes.segment(s)) w += clusterWidth(segment);
   return w;
 }
 
 function pad(s: string, n: number, right = false): string {
-  const len = width(s);
+  const len = displayWidth(s);
   if (len >= n) return s;
   return right ? ' '.repeat(n - len) + s : s + ' '.repeat(n - len);
 }
 
+/** s cut to at most n columns, never inside a character, with … when cut. */
 function clip(s: string, n: number): string {
-  if (width(s) <= n) return s;
+  if (displayWidth(s) <= n) return s;
   let out = '';
   let w = 0;
-  for (const ch of s) {
-    const cw = cpWidth(ch.codePointAt(0)!);
+  for (const { segment } of graphemes.segment(s)) {
+    const cw = clusterWidth(segment);
     if (w + cw > n - 1) break;
-    out += ch;
+    out += segment;
     w += cw;
   }
   return out + '…';
+}
+
+/**
+ * For each token, [k, n] when it is the k-th of n consecutive tokens that share one UTF-16 range:
+ * a byte-level tokenizer split one character into n tokens, each of which can only show the whole
+ * character. null for a token of its own.
+ */
+export function splitParts(tokens: { start: number; end: number }[]): ([number, number] | null)[] {
+  const out: ([number, number] | null)[] = new Array(tokens.length).fill(null);
+  for (let i = 0; i < tokens.length; ) {
+    let j = i + 1;
+    while (j < tokens.length && tokens[j].start === tokens[i].start && tokens[j].end === tokens[i].end) j++;
+    if (j - i > 1) for (let k = i; k < j; k++) out[k] = [k - i + 1, j - i];
+    i = j;
+  }
+  return out;
 }
 
 function score(s: TokenScore | null): [string, string] {
@@ -74,25 +106,43 @@ export function formatTable(r: ProbeResult, opts: { summaryOnly?: boolean } = {}
   const lines: string[] = [];
   if (!opts.summaryOnly) {
     const hasBw = r.summary.backward !== null;
-    const head = [pad('#', 5, true), pad('token', 14), pad('range', 11), pad('fw bits', 8, true), pad('rank', 6, true)];
+    const parts = splitParts(r.tokens);
+    const hasParts = parts.some((p) => p !== null);
+    const head = [pad('#', 5, true), pad('token', 14)];
+    if (hasParts) head.push(pad('part', 5));
+    head.push(pad('range', 11), pad('fw bits', 8, true), pad('rank', 6, true));
     if (hasBw) head.push(pad('bw bits', 8, true), pad('rank', 6, true));
     head.push('  fw top guess');
     lines.push(head.join(' '));
-    for (const t of r.tokens) {
+    r.tokens.forEach((t, i) => {
       const [fb, fr] = score(t.forward);
-      const row = [pad(String(t.index), 5, true), pad(clip(visible(t.text), 14), 14), pad(`${t.start}-${t.end}`, 11), pad(fb, 8, true), pad(fr, 6, true)];
+      const row = [pad(String(t.index), 5, true), pad(clip(visible(t.text), 14), 14)];
+      if (hasParts) row.push(pad(parts[i] ? `${parts[i]![0]}/${parts[i]![1]}` : '', 5));
+      row.push(pad(`${t.start}-${t.end}`, 11), pad(fb, 8, true), pad(fr, 6, true));
       if (hasBw) {
         const [bb, br] = score(t.backward);
         row.push(pad(bb, 8, true), pad(br, 6, true));
       }
       const g = t.forward.top[0];
       row.push('  ' + (g ? `${clip(visible(g.text), 12)} ${(g.prob * 100).toFixed(1)}%` : ''));
-      lines.push(row.join(' '));
-    }
-    lines.push('');
+      lines.push(row.join(' ').trimEnd());
+    });
+    lines.push(legend(hasBw, hasParts), '');
   }
   lines.push(...formatSummary(r));
   return lines.join('\n') + '\n';
+}
+
+/** The table's columns and symbols in words (one line under the table). */
+function legend(hasBw: boolean, hasParts: boolean): string {
+  const cols = [
+    `bits: surprisal, fw -log2 p(token | text before)${hasBw ? ', bw -log2 q(token | text after)' : ''}`,
+    'rank 1 = the top guess',
+    'range: UTF-16 [start-end)',
+    ...(hasParts ? ['part k/n: k-th of n tokens that split one character'] : []),
+    '· space, \\n newline, \\t tab, \\xNN \\u{N} invisible, ◌ lone combining mark, … cut',
+  ];
+  return `legend: ${cols.join('; ')}`;
 }
 
 export function formatSummary(r: ProbeResult): string[] {

@@ -93,3 +93,17 @@ export async function readStdin(): Promise<string> {
   }
   return decodeUtf8(Buffer.concat(chunks), 'standard input');
 }
+
+/**
+ * A FILE's text, refused (exit 3, naming the file) when it is empty, only whitespace or holds NUL
+ * characters, as the engine refuses such a text: for the commands that hand FILEs to the analyses,
+ * which read them without that check, so that every command says "bad text" the same way.
+ */
+export function readCheckedText(file: string): string {
+  const text = readTextFile(file);
+  if (text.length === 0) throw new CliError(EXIT.BAD_TEXT, `${file}: the text is empty: nothing to probe`);
+  if (text.trim().length === 0) throw new CliError(EXIT.BAD_TEXT, `${file}: the text is only whitespace: nothing to probe`);
+  const nul = text.indexOf('\u0000');
+  if (nul >= 0) throw new CliError(EXIT.BAD_TEXT, `${file}: the text holds a NUL character (U+0000) at offset ${nul}: it looks like binary data, not text`);
+  return text;
+}

@@ -1,4 +1,5 @@
 // The engine's public surface: what src/cli and src/host call. Nothing here imports 'vscode'.
+import type { ProbeToken, TokenScore } from './schema';
 
 export interface ProbeOptions {
   /** Alternatives kept per token and direction. Default 5. */
@@ -10,19 +11,46 @@ export interface ProbeOptions {
   /** Which analyses to run besides surprisal; none by default (src/engine/analysis). */
   analyses?: {
     /** Future-token probes: the pack's own, or a probe file (probes.json) the user fitted. */
-    futureLens?: boolean | { probesFile?: string };
+    futureLens?: boolean | { probesFile?: string; rolloutPositions?: number };
     /**
      * Token importance for `target` (token index; default the last token), Lasso on hidden-state
      * layer `layer` (default L) at `alpha` (default 0.05 * alpha_max), compared with the attention
      * of block `attentionLayer` (default max(layer, 1) - 1, the block that wrote that layer).
+     * `standardize`: each state centered and scaled to unit variance over its D coordinates first.
      */
-    importance?: boolean | { target?: number; layer?: number; alpha?: number; attentionLayer?: number };
+    importance?: boolean | { target?: number; layer?: number; alpha?: number; attentionLayer?: number; standardize?: boolean };
     geometry?: boolean;
   };
   /** Aborting rejects the probe with a ProbeCancelled error between windows. */
   signal?: AbortSignal;
-  /** Called as windows complete: done and total count forward plus backward passes. */
-  onProgress?: (p: { done: number; total: number; stage: string }) => void;
+  /**
+   * Called as windows complete: done and total count forward plus backward passes; tokens is the
+   * work done in tokens of the text (a token scored in one of two directions counts 1/2), of
+   * tokenTotal, the text's tokens.
+   */
+  onProgress?: (p: { done: number; total: number; stage: string; tokens?: number; tokenTotal?: number }) => void;
+  /**
+   * probe() only, not with analyses: the tokens in text order, a batch at a time, instead of in
+   * ProbeResult.tokens (then empty), so that memory does not grow with the text (lm-probe probe
+   * --json). A returned promise is awaited before the next batch (backpressure).
+   */
+  onTokens?: (tokens: ProbeToken[]) => void | Promise<void>;
+  /**
+   * probe() only: each batch of windows' scores as soon as it is scored, so that a long text can be
+   * shown while the rest is computed. Tokens first .. first + scores.length - 1, in text order.
+   */
+  onScores?: (s: PartialScores) => void;
+}
+
+/** Scores of a run of consecutive tokens in one direction (ProbeOptions.onScores). */
+export interface PartialScores {
+  direction: 'forward' | 'backward';
+  first: number;
+  /** How many tokens the whole text has. */
+  tokenCount: number;
+  /** UTF-16 [start, end) of each token in the probed text, parallel to scores. */
+  offsets: [number, number][];
+  scores: TokenScore[];
 }
 
 export interface EngineOptions {

@@ -170,11 +170,24 @@ export class Engine {
     checkCancel(opts.signal);
 
     const enc = this.encodeLimited(text, maxTokens, opts.signal);
-    const { fw, bw, windows } = await this.scoreBoth(enc.ids, topK, opts, true);
-    const tokens: ProbeToken[] = enc.ids.map((id, i) => {
-      const [start, end] = enc.offsets[i];
-      return { index: i, id, text: text.slice(start, end), start, end, forward: fw.scores![i], backward: bw ? bw.scores![i] : null };
-    });
+    const onScores = opts.onScores;
+    const onTokens = opts.onTokens;
+    if (onTokens && opts.analyses) throw new ProbeError('BAD_ARGUMENT', 'probe(): onTokens does not go with analyses (they read the tokens)');
+    const merge = onTokens && tokenMerger(text, enc, this.hasBackward && !opts.forwardOnly, onTokens);
+    const onRun =
+      (onScores || merge) &&
+      ((direction: Direction, first: number, scores: TokenScore[]) => {
+        onScores?.({ direction, first, tokenCount: enc.ids.length, offsets: enc.offsets.slice(first, first + scores.length), scores });
+        return merge?.(direction, scores);
+      });
+    // With onTokens the scores are passed on, not kept: the directions run interleaved (scoreBoth).
+    const { fw, bw, windows } = await this.scoreBoth(enc.ids, topK, opts, !onTokens, onRun);
+    const tokens: ProbeToken[] = onTokens
+      ? []
+      : enc.ids.map((id, i) => {
+          const [start, end] = enc.offsets.at(i);
+          return { index: i, id, text: text.slice(start, end), start, end, forward: fw.scores![i], backward: bw ? bw.scores![i] : null };
+        });
     const result: ProbeResult = {
       version: PROBE_RESULT_VERSION,
       text,
@@ -212,14 +225,35 @@ export class Engine {
   }
 
   /** Both directions' scores of `ids` over the windows of planWindows(), the backward ones put back in text order. */
-  private async scoreBoth(ids: number[], topK: number, opts: ProbeOptions, keepScores: boolean): Promise<{ fw: ScoredSequence; bw: ScoredSequence | null; windows: number }> {
+  private async scoreBoth(
+    ids: number[],
+    topK: number,
+    opts: ProbeOptions,
+    keepScores: boolean,
+    onRun?: (direction: Direction, first: number, scores: TokenScore[]) => void | Promise<void>,
+  ): Promise<{ fw: ScoredSequence; bw: ScoredSequence | null; windows: number }> {
     const windows = planWindows(ids.length, this.pack.manifest.contextLength - 1);
     const doBackward = this.hasBackward && !opts.forwardOnly;
-    const progress = { done: 0, total: windows.length * (doBackward ? 2 : 1) };
-    const fw = await this.scoreSequence('forward', ids, windows, topK, opts, progress, keepScores);
+    const directions = doBackward ? 2 : 1;
+    const progress = { done: 0, total: windows.length * directions, tokens: 0, tokenTotal: ids.length, directions };
+    const N = ids.length;
+    // position i of the reversed sequence is token N-1-i: a run [a, a+n) is tokens [N-a-n, N-a) reversed
+    const onBw = onRun && ((a: number, s: TokenScore[]) => onRun('backward', N - a - s.length, s.slice().reverse()));
+    if (onRun && !keepScores && doBackward) {
+      // Scores passed on and not kept (probe's onTokens): both directions advance from the text's
+      // start together (the backward batches in reverse order; the engine's queue alternates the
+      // two), so a token is passed on soon after both have scored it and memory stays flat.
+      const [fwSeq, bwSeq] = await Promise.all([
+        this.scoreSequence('forward', ids, windows, topK, opts, progress, keepScores, (a, s) => onRun('forward', a, s)),
+        this.scoreSequence('backward', ids.slice().reverse(), windows, topK, opts, progress, keepScores, onBw, true),
+      ]);
+      bwSeq.nats.reverse();
+      return { fw: fwSeq, bw: bwSeq, windows: windows.length };
+    }
+    const fw = await this.scoreSequence('forward', ids, windows, topK, opts, progress, keepScores, onRun && ((a, s) => onRun('forward', a, s)));
     let bw: ScoredSequence | null = null;
     if (doBackward) {
-      bw = await this.scoreSequence('backward', ids.slice().reverse(), windows, topK, opts, progress, keepScores);
+      bw = await this.scoreSequence('backward', ids.slice().reverse(), windows, topK, opts, progress, keepScores, onBw);
       // position i of the reversed sequence is token N-1-i
       bw.scores?.reverse();
       bw.nats.reverse();
@@ -245,14 +279,14 @@ export class Engine {
    * text far over the limit is refused after about maxTokens tokens, not after all of it; the others
    * are refused at once when even their longest tokens could not fit.
    */
-  private encodeLimited(text: string, maxTokens: number, signal?: AbortSignal, offsets = true): { ids: number[]; offsets: [number, number][]; warnings: string[] } {
+  private encodeLimited(text: string, maxTokens: number, signal?: AbortSignal, offsets = true): { ids: number[]; offsets: OffsetList; warnings: string[] } {
     const tok = this.pack.tokenizer;
     const tooMany = (n: number, atLeast: boolean) =>
       new ProbeError('TOO_MANY_TOKENS', `the text is ${atLeast ? 'at least ' : ''}${n} tokens long; the limit is ${maxTokens} (select less text or raise the limit)`);
     const minTokens = Math.ceil(Buffer.byteLength(text, 'utf8') / tok.maxTokenBytes());
     if (minTokens > maxTokens) throw tooMany(minTokens, true);
     const ids: number[] = [];
-    const offs: [number, number][] = [];
+    const offs = new OffsetList();
     const warnings: string[] = [];
     const step = tok.splitsAtLineStarts ? CHUNK_CHARS : text.length;
     for (let a = 0; a < text.length; ) {
@@ -261,7 +295,7 @@ export class Engine {
       const e = tok.encode(b - a === text.length ? text : text.slice(a, b));
       for (let i = 0; i < e.ids.length; i++) {
         ids.push(e.ids[i]);
-        if (offsets) offs.push([e.offsets[i][0] + a, e.offsets[i][1] + a]);
+        if (offsets) offs.push(e.offsets[i][0] + a, e.offsets[i][1] + a);
       }
       for (const w of e.warnings) warnings.push(a === 0 ? w : w.replace(/offset (\d+)/g, (_, n: string) => `offset ${Number(n) + a}`));
       if (ids.length > maxTokens) throw tooMany(ids.length, b < text.length);
@@ -445,12 +479,16 @@ export class Engine {
     windows: Window[],
     topK: number,
     opts: ProbeOptions,
-    progress: { done: number; total: number },
+    progress: { done: number; total: number; tokens: number; tokenTotal: number; directions: number },
     keepScores: boolean,
+    onRun?: (first: number, scores: TokenScore[]) => void | Promise<void>,
+    lastBatchFirst = false,
   ): Promise<ScoredSequence> {
     const session = this.session(direction);
     const V = this.pack.manifest.architecture.vocabSize;
     const bos = this.pack.manifest.bos.id;
+    // Scores are computed when kept or passed on (onRun); without keepScores each batch's are dropped after onRun.
+    const withScores = keepScores || onRun !== undefined;
     const scores: TokenScore[] | null = keepScores ? new Array<TokenScore>(ids.length) : null;
     const nats = new Float64Array(ids.length);
     const tokenText = (id: number) => this.pack.tokenizer.tokenText(id);
@@ -458,23 +496,29 @@ export class Engine {
     const batch = Math.max(1, Math.min(MAX_BATCH_WINDOWS, Math.floor(MAX_BATCH_FLOATS / perWindow)));
     const inGraph = this.pack.manifest.graph.statistics !== undefined;
     checkCancel(opts.signal);
-    // onnxruntime-node runs a session on this thread: the batches run one after the other.
-    for (let w0 = 0; w0 < windows.length; w0 += batch) {
+    // onnxruntime-node runs a session on this thread: the batches run one after the other. The
+    // batches are the same in either order (lastBatchFirst), so are the scores.
+    const starts: number[] = [];
+    for (let w0 = 0; w0 < windows.length; w0 += batch) starts.push(w0);
+    if (lastBatchFirst) starts.reverse();
+    for (const w0 of starts) {
       // Windows of one batch share a length (all are full length but a lone short one).
       const group = windows.slice(w0, w0 + batch);
       // Row b of the batch is BOS + the window's tokens but its last; its targets are the window's tokens.
       const rows: Rows = { B: group.length, S: group[0].length, at: (b, i) => (i === 0 ? bos : ids[group[b].start + i - 1]) };
       const targets = inGraph ? (b: number, i: number) => ids[group[b].start + i] : undefined;
-      const { logits, stats } = await this.exec(session, rows, false, targets ? { targets, topK, onlyLogprob: !keepScores } : undefined);
+      const { logits, stats } = await this.exec(session, rows, false, targets ? { targets, topK, onlyLogprob: !withScores } : undefined);
       checkCancel(opts.signal);
       const S = group[0].length;
+      const run: TokenScore[] = [];
       group.forEach((w, b) => {
         for (let t = w.scoreFrom; t < w.scoreTo; t++) {
           const r = b * S + t - w.start; // row of the batch whose prediction is of ids[t]
           let n: number;
-          if (scores) {
+          if (withScores) {
             const st = stats ? statsRow(stats, r, topK, tokenText) : rowStats(logits, r * V, V, ids[t], topK, tokenText);
-            scores[t] = st.score;
+            if (scores) scores[t] = st.score;
+            else run.push(st.score);
             n = st.nats;
           } else {
             n = stats ? -stats.logprob[r] : rowStats(logits, r * V, V, ids[t], 0, tokenText).nats;
@@ -483,8 +527,12 @@ export class Engine {
           nats[t] = n;
         }
       });
+      const from = group[0].scoreFrom;
+      const to = group[group.length - 1].scoreTo;
+      if (onRun) await onRun(from, scores ? scores.slice(from, to) : run);
       progress.done += group.length;
-      opts.onProgress?.({ done: progress.done, total: progress.total, stage: direction });
+      progress.tokens += (to - from) / progress.directions;
+      opts.onProgress?.({ done: progress.done, total: progress.total, stage: direction, tokens: progress.tokens, tokenTotal: progress.tokenTotal });
     }
     return { scores, nats };
   }
@@ -573,6 +621,65 @@ export function summaryOf(forward: Float64Array, backward: Float64Array | null):
     delta: backward ? (Lb - Lf) / ((Lb + Lf) / 2) : null,
     deltaInterval: ci ? ci.interval : null,
     ...(ci?.note ? { deltaIntervalNote: ci.note } : {}),
+  };
+}
+
+/**
+ * Tokens' UTF-16 [start, end) offsets, two to a token in one Uint32Array: a two-element array per
+ * token takes about four times the memory, the largest thing a long probe --json kept.
+ */
+class OffsetList {
+  private a = new Uint32Array(2048);
+  length = 0;
+
+  push(start: number, end: number): void {
+    if (2 * this.length + 2 > this.a.length) {
+      const b = new Uint32Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[2 * this.length] = start;
+    this.a[2 * this.length + 1] = end;
+    this.length++;
+  }
+
+  at(i: number): [number, number] {
+    return [this.a[2 * i], this.a[2 * i + 1]];
+  }
+
+  slice(from: number, to: number): [number, number][] {
+    const out: [number, number][] = [];
+    for (let i = from; i < Math.min(to, this.length); i++) out.push(this.at(i));
+    return out;
+  }
+}
+
+/**
+ * Pairs the two directions' runs of scores into tokens for probe's onTokens. Each direction's runs
+ * arrive in text order from token 0 (scoreBoth), so the tokens both have scored are passed on and
+ * dropped: what is held is the lead of one direction over the other.
+ */
+function tokenMerger(
+  text: string,
+  enc: { ids: number[]; offsets: OffsetList },
+  both: boolean,
+  sink: (tokens: ProbeToken[]) => void | Promise<void>,
+): (direction: Direction, scores: TokenScore[]) => void | Promise<void> {
+  const pending: Record<Direction, TokenScore[]> = { forward: [], backward: [] };
+  let next = 0;
+  return (direction, scores) => {
+    for (const s of scores) pending[direction].push(s);
+    const n = both ? Math.min(pending.forward.length, pending.backward.length) : pending.forward.length;
+    if (n === 0) return;
+    const fw = pending.forward.splice(0, n);
+    const bw = both ? pending.backward.splice(0, n) : null;
+    const tokens = fw.map((forward, k): ProbeToken => {
+      const i = next + k;
+      const [start, end] = enc.offsets.at(i);
+      return { index: i, id: enc.ids[i], text: text.slice(start, end), start, end, forward, backward: bw ? bw[k] : null };
+    });
+    next += n;
+    return sink(tokens);
   };
 }
 

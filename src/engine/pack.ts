@@ -26,6 +26,8 @@ export interface PackManifest {
   backward?: string;
   head?: string;
   probes?: string;
+  /** Optional reference tables for the analyses (src/engine/analysis/baselines.ts). */
+  baselines?: string;
 }
 
 export interface LoadedPack {
@@ -33,7 +35,7 @@ export interface LoadedPack {
   dir: string;
   manifest: PackManifest;
   /** Absolute, validated paths of the pack's files (inside dir). */
-  files: { tokenizer: string; forward: string; backward: string | null; head: string | null; probes: string | null };
+  files: { tokenizer: string; forward: string; backward: string | null; head: string | null; probes: string | null; baselines?: string | null };
   tokenizer: PackTokenizer;
   info: PackInfo;
   /** True for graphs LM Probe built itself (src/engine/hf): their contract is known, not checked. */
@@ -175,6 +177,7 @@ export function loadPack(packDir: string): LoadedPack {
     backward: c.file('backward', true),
     head: c.file('head', true),
     probes: c.file('probes', true),
+    baselines: c.file('baselines', true),
   };
   const manifest: PackManifest = {
     format: 'lm-probe-pack',
@@ -190,6 +193,7 @@ export function loadPack(packDir: string): LoadedPack {
     ...(files.backward ? { backward: c.get('backward') as string } : {}),
     ...(files.head ? { head: c.get('head') as string } : {}),
     ...(files.probes ? { probes: c.get('probes') as string } : {}),
+    ...(files.baselines ? { baselines: c.get('baselines') as string } : {}),
   };
 
   let tokJson: unknown;

@@ -1,7 +1,7 @@
 // ONNX Runtime sessions and execution providers.
 //
-// onnxruntime-node 1.30 does not fall back from a provider that fails to start (RECIPES.md:
-// ['webgpu', 'cpu'] throws on a machine without a GPU), so we try providers one at a time and
+// onnxruntime-node 1.30 does not fall back from a provider that fails to start (creating a session
+// with ['webgpu', 'cpu'] throws on a machine without a GPU), so we try providers one at a time and
 // catch. A non-CPU provider is first tried in a child process (providerProbe.ts), so that what its
 // native code prints (Dawn's "Couldn't load Vulkan", ONNX Runtime's "Failed to load library") is
 // captured there and becomes one line; only a provider the child could start is opened here. The

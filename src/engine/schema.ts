@@ -106,7 +106,7 @@ export interface PackInfo {
 // ---- Analyses (Future Lens probes, importance, geometry). Filled when requested and available.
 // Everything a hover reads per token is indexed like `tokens` (by ProbeToken.index), with null for
 // tokens outside the analysed window (Analyses.window: selections longer than the context are
-// analysed on one window of contextLength - 1 tokens, the last one that contains the target).
+// analysed on one window of contextLength - 1 tokens, centred on the target where the text allows).
 
 export interface FutureGuess {
   id: number;
@@ -130,6 +130,14 @@ export interface FutureLensResult {
   positions: number[];
   /** Same measure for a bigram baseline fitted where the probes were fitted, [offsetIndex]. */
   bigramPrecisionAt1: number[] | null;
+  /** Same measure for the skip-bigram of the model's training split (the pack's baselines.json), [offsetIndex]; absent without one. */
+  skipBigramPrecisionAt1?: number[] | null;
+  /**
+   * The model's greedy rollout (its own top-1 fed back, k - 1 more passes) on `positions.length`
+   * positions of the window spread evenly; precisionAt1[offsetIndex] and the probes' precision on
+   * those same positions (probePrecisionAt1[layerIndex][offsetIndex]). Absent when not computed.
+   */
+  rollout?: { positions: number[]; counted: number[]; precisionAt1: number[]; probePrecisionAt1: number[][] } | null;
   /** Where the probes come from: the pack's own, or a file the user fitted (absolute path). */
   source: string;
 }
@@ -155,7 +163,25 @@ export interface ImportanceResult {
   path: { alpha: number; coef: number[] }[];
   /** Spearman rank correlation of attention (at attentionLayer) and |lasso|; overlap of their top-k sets / k. */
   agreement: { spearman: number | null; topKOverlap: number; k: number };
-  /** Per token: ln(lambda + ridge residual of its unit-normalized state on the earlier ones), nats; null outside the window. */
+  /**
+   * What the agreement means: its chance level (random rankings: expected top-k overlap, and the
+   * |rho| that 95% of random rankings stay below), a recency baseline (rank = position: the most
+   * recent tokens first) against |lasso|, attention against recency, and how often the Lasso's top
+   * token is an earlier copy of the target token.
+   */
+  reference?: {
+    chanceTopKOverlap: number;
+    chanceSpearman95: number | null;
+    recency: { spearman: number | null; topKOverlap: number };
+    attentionVsRecency: number | null;
+    earlierCopies: number;
+    lassoTopIsCopy: boolean | null;
+  };
+  /** True when the states were centered and scaled to unit variance (over their D coordinates) before the Lasso. */
+  standardized?: boolean;
+  /** True when attention rows are renormalized to sum 1 over the earlier tokens (BOS and the target itself removed). */
+  attentionRenormalized?: boolean;
+  /** Per token: ln(1 + r_t / lambda) >= 0, r_t the ridge residual of its unit-normalized state on the earlier ones, nats; null outside the window. */
   informationGainNats: (number | null)[];
   /** The ridge lambda of informationGainNats (states scaled to unit norm). */
   informationGainLambda: number;
@@ -168,11 +194,19 @@ export interface GeometryResult {
   /** Width d and the number of token states used (rows equal to the mean are dropped). */
   width: number;
   tokens: number;
+  /**
+   * The same per layer on the first `tokens` tokens of a fixed reference text (src/engine/analysis/
+   * referenceText.ts), so that a value can be compared at equal length; absent when it is too short.
+   */
+  reference?: { normalized: number[]; tokens: number; text: string };
 }
 
 export interface Analyses {
-  /** Tokens [start, end) that were analysed (one forward window). */
-  window: { start: number; end: number };
+  /**
+   * Tokens [start, end) that were analysed (one forward window), of `total` tokens; lines
+   * (1-based) of the window's first and last token.
+   */
+  window: { start: number; end: number; total?: number; firstLine?: number; lastLine?: number };
   futureLens?: FutureLensResult;
   importance?: ImportanceResult;
   geometry?: GeometryResult;

@@ -12,7 +12,10 @@ import {
   type Method,
   type Methods,
   type ParentToChild,
+  type PartialMessage,
 } from './protocol';
+
+export type PartialScores = Omit<PartialMessage, 'type' | 'id'>;
 
 export interface Progress {
   done: number;
@@ -23,6 +26,8 @@ export interface Progress {
 export interface RequestOptions {
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
+  /** A probe's scores of a run of tokens, as they are computed (before the result). */
+  onPartial?: (p: PartialScores) => void;
 }
 
 export interface EngineClientOptions {
@@ -43,6 +48,7 @@ interface Pending {
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
   onProgress?: (p: Progress) => void;
+  onPartial?: (p: PartialScores) => void;
   cleanup: () => void;
 }
 
@@ -146,7 +152,7 @@ export class EngineClient {
             }
           };
           const cleanup = () => ro.signal?.removeEventListener('abort', onAbort);
-          this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress: ro.onProgress, cleanup });
+          this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress: ro.onProgress, onPartial: ro.onPartial, cleanup });
           ro.signal?.addEventListener('abort', onAbort, { once: true });
           if (!this.post({ type: 'request', id, method, params })) {
             this.pending.delete(id);
@@ -194,6 +200,11 @@ export class EngineClient {
       case 'progress':
         this.pending.get(m.id)?.onProgress?.({ done: m.done, total: m.total, stage: m.stage });
         return;
+      case 'partial': {
+        const { type: _t, id, ...rest } = m;
+        this.pending.get(id)?.onPartial?.(rest);
+        return;
+      }
       case 'log':
         this.opts.log?.(m.level, m.message);
         return;

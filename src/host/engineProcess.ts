@@ -35,8 +35,17 @@ function cancelled(): Error {
   return Object.assign(new Error('Probe cancelled'), { code: 'CANCELLED' });
 }
 
+function engineKeyOf(p: OpenParams): string {
+  return JSON.stringify([p.packDir ?? '', p.providers ?? []]);
+}
+
+/** True when the engine for these parameters is already open (no loading to report). */
+function isOpen(p: OpenParams): boolean {
+  return !!engine && engineKey === engineKeyOf(p);
+}
+
 async function openEngine(p: OpenParams): Promise<{ engine: Engine; loadMs: number; fresh: boolean }> {
-  const key = JSON.stringify([p.packDir ?? '', p.providers ?? []]);
+  const key = engineKeyOf(p);
   if (engine && engineKey === key) return { engine, loadMs: 0, fresh: false };
   if (engine) {
     const old = engine;
@@ -54,16 +63,32 @@ type Handler<M extends Method> = (params: Methods[M]['params'], id: number, sign
 const handlers: { [M in Method]: Handler<M> } = {
   async open(params) {
     const { engine: e, loadMs } = await openEngine(params);
-    return { pack: e.pack.info, provider: e.provider, fallbacks: [...e.fallbacks], loadMs };
+    return { pack: e.pack.info, provider: e.provider, fallbacks: [...e.fallbacks], loadMs, maxTokenBytes: e.pack.tokenizer.maxTokenBytes() };
   },
   async probe(params, id, signal) {
     if (signal.aborted) throw cancelled();
+    if (!isOpen(params)) send({ type: 'progress', id, done: 0, total: 0, stage: 'loading' });
     const { engine: e } = await openEngine(params);
     let last = 0;
     lastProbe = undefined;
+    send({ type: 'progress', id, done: params.text.length, total: params.text.length, stage: 'tokenizing' });
     const result = await e.probe(params.text, {
       ...params.options,
       signal,
+      onScores: (p) => {
+        const offsets: number[] = [];
+        for (const [a, b] of p.offsets) offsets.push(a, b);
+        send({
+          type: 'partial',
+          id,
+          direction: p.direction,
+          first: p.first,
+          tokenCount: p.tokenCount,
+          offsets,
+          bits: p.scores.map((s) => s.surprisalBits),
+          ranks: p.scores.map((s) => s.rank),
+        });
+      },
       onProgress: (p) => {
         // Throttle: at most ~20 notifications a second, always the last one.
         const now = performance.now();

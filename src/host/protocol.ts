@@ -5,7 +5,7 @@ import type { ProbeOptions } from '../engine/api';
 import type { Analyses, PackInfo, ProbeResult } from '../engine/schema';
 
 /** ProbeOptions without the parts that cannot cross a process boundary. */
-export type WireProbeOptions = Omit<ProbeOptions, 'signal' | 'onProgress'>;
+export type WireProbeOptions = Omit<ProbeOptions, 'signal' | 'onProgress' | 'onScores'>;
 
 export interface OpenParams {
   /** Absolute model pack folder; undefined = the engine's default pack. */
@@ -20,6 +20,11 @@ export interface OpenResult {
   /** Providers that failed to start before `provider`, with why (reported once per open). */
   fallbacks: { provider: string; error: string }[];
   loadMs: number;
+  /**
+   * The pack's longest token in UTF-8 bytes: a text of n bytes has at least n / maxTokenBytes
+   * tokens, so the extension refuses a selection past lmProbe.maxTokens without sending it.
+   */
+  maxTokenBytes: number;
 }
 
 export interface ProbeParams extends OpenParams {
@@ -66,12 +71,34 @@ export type ResponseMessage<M extends Method = Method> =
   | { type: 'response'; id: number; ok: true; result: Methods[M]['result'] }
   | { type: 'response'; id: number; ok: false; error: WireError };
 
+/**
+ * What a request is doing: stage 'loading' (opening the model, done = total = 0), 'tokenizing'
+ * (done = total = characters), then 'forward' and 'backward' (done and total count windows over
+ * both directions).
+ */
 export interface ProgressMessage {
   type: 'progress';
   id: number;
   done: number;
   total: number;
   stage: string;
+}
+
+/**
+ * A probe's scores of a run of tokens as soon as their windows are scored (what the heatmap needs,
+ * no alternatives: those come with the result), so that a long text is painted as it is probed.
+ */
+export interface PartialMessage {
+  type: 'partial';
+  id: number;
+  direction: 'forward' | 'backward';
+  /** Index of the run's first token, and the text's token count. */
+  first: number;
+  tokenCount: number;
+  /** Flat [start0, end0, start1, end1, ...] UTF-16 offsets into the probed text. */
+  offsets: number[];
+  bits: number[];
+  ranks: number[];
 }
 
 /** Sent once when the child is ready to take requests. */
@@ -88,7 +115,7 @@ export interface LogMessage {
 }
 
 export type ParentToChild = RequestMessage | CancelMessage;
-export type ChildToParent = ResponseMessage | ProgressMessage | ReadyMessage | LogMessage;
+export type ChildToParent = ResponseMessage | ProgressMessage | PartialMessage | ReadyMessage | LogMessage;
 
 function isObj(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null;
@@ -109,6 +136,8 @@ export function isChildToParent(x: unknown): x is ChildToParent {
       return typeof x.id === 'number' && (x.ok === true ? 'result' in x : x.ok === false && isObj(x.error));
     case 'progress':
       return typeof x.id === 'number' && typeof x.done === 'number' && typeof x.total === 'number';
+    case 'partial':
+      return typeof x.id === 'number' && typeof x.first === 'number' && Array.isArray(x.bits) && Array.isArray(x.ranks) && Array.isArray(x.offsets);
     case 'ready':
       return typeof x.pid === 'number';
     case 'log':

@@ -52,6 +52,7 @@ export async function startAnalyses(ctx: Ctx, p: DocProbe): Promise<void> {
       return;
     }
     ctx.store.updateResult(p.uri, p.seq, merged);
+    ctx.heatmap.renderWindowOf(p.uri);
     if (shownHere()) ctx.panel.setAnalyses({ state: 'done' }, analyses);
     const parts = Object.entries(analyses.timingsMs ?? {})
       .map(([k, v]) => `${k} ${Math.round(v ?? 0)}`)

@@ -13,6 +13,11 @@ import { cancelAnalyses, cancelAnalysesByUser, startAnalyses } from './analyses'
 import { wantsAnalyses } from './progressive';
 import { chooseModel } from './chooseModel';
 import { FORWARD_ONLY, hasBackward, measureFallbackNote, needsBackward } from './forwardOnly';
+import { HEATMAP_UNITS, type HeatmapUnit } from './config';
+import type { OpenResult } from '../host/protocol';
+import type { PartialScores } from '../host/client';
+import type { Preview } from './decorations';
+import { progressText, tooManyTokens } from './probeProgress';
 
 /** Shows a notification only for probes that take longer than this (model loading, long texts). */
 const NOTIFY_AFTER_MS = 400;
@@ -23,6 +28,13 @@ const MEASURE_LABEL: Record<Measure, string> = {
   difference: 'difference (backward − forward)',
   rank: 'rank buckets (GLTR)',
   off: 'off',
+};
+
+const UNIT_LABEL: Record<HeatmapUnit, string> = {
+  token: 'per token',
+  word: 'per word (sum of its tokens)',
+  identifier: 'per identifier (sum of its tokens)',
+  line: 'per line (a bar in the gutter)',
 };
 
 export function registerCommands(ctx: Ctx): void {
@@ -46,16 +58,27 @@ export function registerCommands(ctx: Ctx): void {
     const current = ctx.config.measure;
     const last = ctx.store.last?.result;
     const fwOnly = !!last && !hasBackward(last);
-    const pick = await vscode.window.showQuickPick(
-      MEASURES.map((m) => {
+    type Item = vscode.QuickPickItem & { m?: Measure; u?: HeatmapUnit };
+    const items: Item[] = [
+      ...MEASURES.map((m) => {
         const notes = [m === current ? 'current' : '', fwOnly && needsBackward(m) ? `unavailable: ${FORWARD_ONLY} (shows forward)` : ''].filter(Boolean);
-        return { label: MEASURE_LABEL[m], description: notes.join(' · ') || undefined, m };
+        return { label: MEASURE_LABEL[m], description: notes.join(', ') || undefined, m };
       }),
-      { placeHolder: 'LM Probe: color the probed text by...' },
-    );
-    if (pick) await ctx.config.setMeasure(pick.m);
+      { label: 'Color each...', kind: vscode.QuickPickItemKind.Separator },
+      ...HEATMAP_UNITS.map((u) => ({ label: UNIT_LABEL[u], description: u === ctx.config.unit ? 'current' : undefined, u })),
+    ];
+    const pick = await vscode.window.showQuickPick(items, { placeHolder: 'LM Probe: color the probed text by...' });
+    if (pick?.m) await ctx.config.setMeasure(pick.m);
+    if (pick?.u) await ctx.config.setUnit(pick.u);
   });
   for (const m of MEASURES) reg(`lmProbe.heatmap.${m}`, () => ctx.config.setMeasure(m));
+  for (const u of HEATMAP_UNITS) reg(`lmProbe.heatmap.per${u[0].toUpperCase()}${u.slice(1)}`, () => ctx.config.setUnit(u));
+  // The hover's links: the token in the panel; the analyses' window moved around a token.
+  reg('lmProbe.showTokenInPanel', async (index) => {
+    await ctx.panel.show(true);
+    if (typeof index === 'number') ctx.panel.focusToken(index);
+  });
+  reg('lmProbe.analyseAround', (index) => analyseAround(ctx, index));
   ctx.subscriptions.push(
     ctx.config.onDidChange((c) => {
       if (c.heatmap) explainMeasure(ctx);
@@ -66,6 +89,7 @@ export function registerCommands(ctx: Ctx): void {
     ctx.running?.abort();
     cancelAnalysesByUser(ctx);
     ctx.client.stop();
+    forgetPacks();
     ctx.status.idle();
     void vscode.window.showInformationMessage('LM Probe: the engine process was stopped; the next probe starts a new one.');
   });
@@ -138,9 +162,19 @@ export async function probeSelection(ctx: Ctx, again?: { uri: vscode.Uri; start:
   });
 
   let progress: { done: number; total: number; stage: string } | undefined;
-  let report: ((p: { done: number; total: number; stage: string }) => void) | undefined;
+  let painted = 0;
+  let tokenCount = 0;
+  let pack: OpenResult | undefined = packInfo.get(packKey(ctx));
+  let report: ((message: string, pct: number) => void) | undefined;
   const label = () =>
-    progress ? `${progress.stage} ${progress.done}/${progress.total}` : ctx.client.running ? 'probing…' : 'starting the engine…';
+    progress
+      ? progressText(progress, { painted, tokenCount, directions: pack?.pack.hasBackward === false ? 1 : 2 })
+      : ctx.client.running
+        ? 'probing…'
+        : 'starting the engine…';
+  // windows are what takes the time: the percentage counts them (loading and tokenizing show 0%)
+  const scoring = () => !!progress && (progress.stage === 'forward' || progress.stage === 'backward') && progress.total > 0;
+  const pctDone = () => (scoring() ? (100 * progress!.done) / progress!.total : 0);
   ctx.status.busy(label());
   ctx.panel.busy(label());
   const notifyTimer = setTimeout(() => {
@@ -150,39 +184,83 @@ export async function probeSelection(ctx: Ctx, again?: { uri: vscode.Uri; start:
         new Promise<void>((resolve) => {
           token.onCancellationRequested(() => ac.abort());
           let last = 0;
-          report = (x) => {
-            const pctDone = x.total > 0 ? (100 * x.done) / x.total : 0;
-            p.report({ message: `${x.stage}: ${x.done} of ${x.total} windows`, increment: pctDone - last });
-            last = pctDone;
+          report = (message, pct) => {
+            p.report({ message, increment: pct - last });
+            last = pct;
           };
-          p.report({ message: progress ? `${progress.stage}: ${progress.done} of ${progress.total} windows` : 'loading the model pack…' });
+          report(label(), pctDone());
           ac.signal.addEventListener('abort', () => resolve(), { once: true });
           done.then(() => resolve(), () => resolve());
         }),
     );
   }, NOTIFY_AFTER_MS);
+  const update = () => {
+    const text = label();
+    report?.(text, pctDone());
+    ctx.status.busy(scoring() ? `${Math.round(pctDone())}%` : text);
+    ctx.panel.busy(text, scoring() ? { done: progress!.done, total: progress!.total } : undefined);
+  };
+
+  // The windows scored so far are painted as they arrive (a long text takes tens of seconds).
+  let preview: Preview | undefined;
+  let paintTimer: ReturnType<typeof setTimeout> | undefined;
+  const paint = () => {
+    paintTimer = undefined;
+    if (preview && changes.length === 0) ctx.heatmap.setPreview(doc.uri, preview);
+  };
+  const onPartial = (x: PartialScores) => {
+    if (ac.signal.aborted) return;
+    preview ??= { base: start, tokens: new Array(x.tokenCount), tokenCount: x.tokenCount };
+    tokenCount = x.tokenCount;
+    for (let i = 0; i < x.bits.length; i++) {
+      const k = x.first + i;
+      const score = { surprisalBits: x.bits[i], rank: x.ranks[i], entropyBits: NaN, top: [] };
+      const t = preview.tokens[k];
+      if (x.direction === 'backward') {
+        if (t) t.backward = score;
+      } else {
+        const a = x.offsets[2 * i], b = x.offsets[2 * i + 1];
+        preview.tokens[k] = { index: k, id: -1, text: text.slice(a, b), start: a, end: b, forward: score, backward: null };
+        painted = Math.max(painted, k + 1);
+      }
+    }
+    // one repaint at a time, less often on long texts (each one walks every token scored so far)
+    paintTimer ??= setTimeout(paint, painted > 5000 ? 500 : 150);
+  };
 
   const t0 = Date.now();
-  const done = ctx.client.request(
-    'probe',
-    {
-      packDir: ctx.config.packDir,
-      providers: ctx.config.providers,
-      text,
-      // Surprisal only: the analyses follow in a request of their own (analyses.ts), so that the
-      // heatmap, the hovers and the panel show as soon as surprisal is known.
-      options: { topK: ctx.config.topK, maxTokens: ctx.config.maxTokens },
-    },
-    {
-      signal: ac.signal,
-      onProgress: (x) => {
-        progress = x;
-        report?.(x);
-        ctx.status.busy(`${Math.round((100 * x.done) / Math.max(1, x.total))}%`);
-        ctx.panel.busy(`${x.stage}`, { done: x.done, total: x.total });
+  const done = (async () => {
+    // A selection far past lmProbe.maxTokens is refused here, before its text is sent: the pack's
+    // longest token bounds the token count from below (the engine counts exactly, in pieces).
+    if (!pack) {
+      progress = { done: 0, total: 0, stage: 'loading' };
+      update();
+      pack = await ctx.client.request('open', { packDir: ctx.config.packDir, providers: ctx.config.providers }, { signal: ac.signal });
+      packInfo.set(packKey(ctx), pack);
+      progress = undefined;
+    }
+    const refusal = tooManyTokens(text, pack.maxTokenBytes, ctx.config.maxTokens);
+    if (refusal) throw new HostError('TOO_MANY_TOKENS', refusal);
+    return ctx.client.request(
+      'probe',
+      {
+        packDir: ctx.config.packDir,
+        providers: ctx.config.providers,
+        text,
+        // Surprisal only: the analyses follow in a request of their own (analyses.ts), so that the
+        // heatmap, the hovers and the panel show as soon as surprisal is known.
+        options: { topK: ctx.config.topK, maxTokens: ctx.config.maxTokens },
       },
-    },
-  );
+      {
+        signal: ac.signal,
+        onProgress: (x) => {
+          progress = x;
+          update();
+        },
+        onPartial,
+      },
+    );
+  })();
   try {
     const result = await done;
     const moved = trackRange({ start, end: start + text.length }, changes);
@@ -193,12 +271,19 @@ export async function probeSelection(ctx: Ctx, again?: { uri: vscode.Uri; start:
       return;
     }
     const tApply = Date.now();
+    clearTimeout(paintTimer);
+    ctx.heatmap.setPreview(doc.uri, undefined, false);
     const p = ctx.store.set(doc, result, moved.start);
     ctx.status.result(result);
     // The analyses follow (analyses.ts): the panel says so from the first frame.
     const analysesOn = ctx.config.analysesEnabled && wantsAnalyses(ctx.analyses);
     ctx.panel.setResult(result, { file: basename(doc.uri.path), line: doc.positionAt(moved.start).line + 1 }, { state: analysesOn ? 'computing' : 'off' });
+    // a target chosen in another text means nothing here: the analyses start from the default
+    if (!again && typeof ctx.analyses?.importance === 'object' && ctx.analyses.importance.target !== undefined) {
+      ctx.analyses = { ...ctx.analyses, importance: { ...ctx.analyses.importance, target: undefined } };
+    }
     void startAnalyses(ctx, p);
+    collapseSelection(editor, range);
     ctx.log.info(
       `probed ${result.tokens.length} tokens of ${basename(doc.uri.path)} in ${tApply - t0} ms (engine ${Math.round(result.runtime.ms)} ms, ${result.runtime.provider}); decorations and panel in ${Date.now() - tApply} ms`,
     );
@@ -225,12 +310,51 @@ export async function probeSelection(ctx: Ctx, again?: { uri: vscode.Uri; start:
     return;
   } finally {
     clearTimeout(notifyTimer);
+    clearTimeout(paintTimer);
+    // cancelled or failed: the editor shows the previous annotations again
+    ctx.heatmap.setPreview(doc.uri, undefined);
     changeSub.dispose();
     if (ctx.running === ac) {
       ctx.running = undefined;
       void vscode.commands.executeCommand('setContext', 'lmProbe.busy', false);
     }
   }
+}
+
+/** Pack facts from the engine's 'open' (longest token, backward model), by pack and providers. */
+const packInfo = new Map<string, OpenResult>();
+const packKey = (ctx: Ctx) => JSON.stringify([ctx.config.packDir, ctx.config.providers]);
+
+/** Forgets what was learnt of the packs (a pack folder may have changed on disk, or the engine restarted). */
+export function forgetPacks(): void {
+  packInfo.clear();
+}
+
+/**
+ * After a probe the selection is collapsed to its cursor, so that the selection's highlight does
+ * not tint the heatmap; only when it is still the probed range.
+ */
+function collapseSelection(editor: vscode.TextEditor, range: vscode.Range): void {
+  const sel = editor.selection;
+  if (!sel.isEmpty && sel.isEqual(range)) editor.selection = new vscode.Selection(sel.active, sel.active);
+}
+
+/** The hover's "Analyse around this token": the analyses' window moves to hold it (it becomes the importance target). */
+async function analyseAround(ctx: Ctx, index: unknown): Promise<void> {
+  const editor = vscode.window.activeTextEditor;
+  const p = editor ? ctx.store.get(editor.document.uri) : ctx.store.last;
+  if (typeof index !== 'number' || !p || index < 0 || index >= p.result.tokens.length) return;
+  if (p !== ctx.store.last) {
+    void vscode.window.showInformationMessage('LM Probe: the analyses follow the latest probe; probe this text again to analyse it.');
+    return;
+  }
+  const imp = typeof ctx.analyses?.importance === 'object' ? ctx.analyses.importance : {};
+  ctx.analyses = { ...ctx.analyses, importance: { ...imp, target: index } };
+  if (!ctx.config.analysesEnabled) {
+    void vscode.window.showInformationMessage('LM Probe: the analyses are turned off (lmProbe.analyses.enabled).');
+    return;
+  }
+  await startAnalyses(ctx, p);
 }
 
 /** Re-runs the last probe (the panel's analysis views changed their options). */

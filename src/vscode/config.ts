@@ -2,7 +2,12 @@
 // part of the extension must react (engine, heatmap, probe options). Changes apply without reload.
 import * as vscode from 'vscode';
 import { homedir } from 'node:os';
-import { DEFAULT_THRESHOLDS_BITS, MEASURES, type Measure } from './heatmap';
+import { DEFAULT_THRESHOLDS_BITS, MEASURES, type Measure, type ThresholdMode } from './heatmap';
+import { AGGREGATE_UNITS, type AggregateUnit } from '../engine/aggregate';
+
+/** What one heatmap color stands for: a token, or the sum over a word, an identifier or a line. */
+export type HeatmapUnit = 'token' | AggregateUnit;
+export const HEATMAP_UNITS: readonly HeatmapUnit[] = ['token', ...AGGREGATE_UNITS];
 
 export interface ConfigChange {
   engine: boolean;
@@ -55,6 +60,19 @@ export class Config implements vscode.Disposable {
 
   async setMeasure(m: Measure): Promise<void> {
     await this.cfg.update('heatmap.measure', m, vscode.ConfigurationTarget.Global);
+  }
+
+  get thresholdMode(): ThresholdMode {
+    return this.cfg.get<string>('heatmap.thresholds') === 'quantiles' ? 'quantiles' : 'fixed';
+  }
+
+  get unit(): HeatmapUnit {
+    const u = this.cfg.get<string>('heatmap.unit') as HeatmapUnit;
+    return HEATMAP_UNITS.includes(u) ? u : 'token';
+  }
+
+  async setUnit(u: HeatmapUnit): Promise<void> {
+    await this.cfg.update('heatmap.unit', u, vscode.ConfigurationTarget.Global);
   }
 
   get thresholds(): number[] {

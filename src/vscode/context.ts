@@ -12,6 +12,17 @@ import { StatusBar } from './statusBar';
 import { ProbeStore } from './store';
 import { cancelAnalyses, onAnalysesSettingChanged } from './analyses';
 import { analysesForNewPack } from './progressive';
+import { effectiveMeasure, hasBackward } from './forwardOnly';
+
+/** The default of a contributed color for the active theme's kind (package.json contributes.colors). */
+function colorDefault(extension: vscode.ExtensionContext, id: string): string | undefined {
+  const colors = (extension.extension.packageJSON as { contributes?: { colors?: { id: string; defaults: Record<string, string> }[] } }).contributes?.colors ?? [];
+  const d = colors.find((c) => c.id === id)?.defaults;
+  if (!d) return undefined;
+  const k = vscode.window.activeColorTheme.kind;
+  const key = k === vscode.ColorThemeKind.Light ? 'light' : k === vscode.ColorThemeKind.HighContrast ? 'highContrast' : k === vscode.ColorThemeKind.HighContrastLight ? 'highContrastLight' : 'dark';
+  return d[key];
+}
 
 export class Ctx implements vscode.Disposable {
   readonly subscriptions: vscode.Disposable[] = [];
@@ -52,7 +63,7 @@ export class Ctx implements vscode.Disposable {
     });
     own({ dispose: () => this.client.dispose() });
     this.store = own(new ProbeStore());
-    this.heatmap = own(new Heatmap(this.config, this.store));
+    this.heatmap = own(new Heatmap(this.config, this.store, vscode.Uri.joinPath(extension.globalStorageUri, 'gutter'), (id) => colorDefault(extension, id)));
     own(registerHovers(this.store));
     this.panel = own(new PanelProvider(extension.extensionUri, this.panelSettings(), panelHandlers));
     own(vscode.window.registerWebviewViewProvider(PANEL_VIEW_ID, this.panel));
@@ -69,7 +80,9 @@ export class Ctx implements vscode.Disposable {
       }),
     );
     own(
-      this.store.onDidChange(() => {
+      this.store.onDidChange((e) => {
+        // quantile thresholds follow the text: the panel draws with the ones the heatmap uses
+        if (e.reason === 'set' && this.config.thresholdMode === 'quantiles') this.panel.setSettings(this.panelSettings());
         void vscode.commands.executeCommand('setContext', 'lmProbe.hasAnnotations', this.store.size > 0);
         void vscode.commands.executeCommand('setContext', 'lmProbe.hasResult', this.store.last !== undefined);
       }),
@@ -77,7 +90,9 @@ export class Ctx implements vscode.Disposable {
   }
 
   panelSettings(): PanelSettings {
-    return { measure: this.config.measure, thresholds: this.config.thresholds, colors: this.config.colorOverrides };
+    const r = this.store.last?.result;
+    const thresholds = r ? this.heatmap.thresholdsOf(r, effectiveMeasure(this.config.measure, hasBackward(r))) : this.config.thresholds;
+    return { measure: this.config.measure, thresholds, colors: this.config.colorOverrides };
   }
 
   dispose(): void {

@@ -59,15 +59,8 @@ export function bucketOf(t: ProbeToken, measure: Measure, thresholds: readonly n
       return surprisalBucket(t.forward.surprisalBits, thresholds);
     case 'backward':
       return t.backward ? surprisalBucket(t.backward.surprisalBits, thresholds) : -1;
-    case 'difference': {
-      if (!t.backward) return -1;
-      const d = t.backward.surprisalBits - t.forward.surprisalBits;
-      if (d <= -3) return 0;
-      if (d <= -1) return 1;
-      if (d >= 3) return 3;
-      if (d >= 1) return 2;
-      return -1;
-    }
+    case 'difference':
+      return t.backward ? differenceBucket(t.backward.surprisalBits - t.forward.surprisalBits) : -1;
     case 'rank': {
       const r = t.forward.rank;
       return r <= 10 ? 0 : r <= 100 ? 1 : r <= 1000 ? 2 : 3;
@@ -75,6 +68,15 @@ export function bucketOf(t: ProbeToken, measure: Measure, thresholds: readonly n
     case 'off':
       return -1;
   }
+}
+
+/** Bucket of a backward-minus-forward difference in bits: |d| under 1 bit gets none. */
+export function differenceBucket(d: number): number {
+  if (d <= -3) return 0;
+  if (d <= -1) return 1;
+  if (d >= 3) return 3;
+  if (d >= 1) return 2;
+  return -1;
 }
 
 export function surprisalBucket(bits: number, thresholds: readonly number[]): number {
@@ -105,4 +107,48 @@ export function mostSurprising(tokens: readonly ProbeToken[], count: number): nu
 /** How many tokens get an overview-ruler mark: 2% of them, at least 1, at most 200. */
 export function rulerMarkCount(n: number): number {
   return n === 0 ? 0 : Math.min(200, Math.max(1, Math.ceil(n * 0.02)));
+}
+
+/** How the surprisal thresholds are chosen: fixed bits (the setting), or quantiles of the text. */
+export type ThresholdMode = 'fixed' | 'quantiles';
+/** The shares of tokens under each threshold in 'quantiles' mode: half the tokens uncolored, the top 2.5% darkest. */
+export const THRESHOLD_QUANTILES = [0.5, 0.75, 0.9, 0.975] as const;
+
+/**
+ * The q-quantiles of `values` (linear interpolation between order statistics, as numpy's default),
+ * strictly increasing so that every bucket stays reachable; null when there are no values.
+ */
+export function quantileThresholds(values: ArrayLike<number>, qs: readonly number[] = THRESHOLD_QUANTILES): number[] | null {
+  const v = Array.from(values).filter(Number.isFinite).sort((a, b) => a - b);
+  if (!v.length) return null;
+  const at = (q: number) => {
+    const x = q * (v.length - 1);
+    const i = Math.floor(x);
+    return i + 1 < v.length ? v[i] + (x - i) * (v[i + 1] - v[i]) : v[i];
+  };
+  const out: number[] = [];
+  for (const q of qs) {
+    const t = at(q);
+    // ties (many equal values): nudge up so that thresholds stay ascending
+    out.push(out.length && t <= out[out.length - 1] ? out[out.length - 1] + 1e-6 : t);
+  }
+  return out;
+}
+
+/** The thresholds the heatmap and the panel use for a measure: fixed bits, or the text's quantiles. */
+export function thresholdsFor(mode: ThresholdMode, fixed: readonly number[], tokens: readonly ProbeToken[], measure: Measure): number[] {
+  if (mode !== 'quantiles' || (measure !== 'forward' && measure !== 'backward')) return [...fixed];
+  const vals = tokens.flatMap((t) => (measure === 'forward' ? [t.forward.surprisalBits] : t.backward ? [t.backward.surprisalBits] : []));
+  return quantileThresholds(vals) ?? [...fixed];
+}
+
+/**
+ * The part of a token's [start, end) to color: without leading and trailing whitespace, so that
+ * indentation and line breaks get no colored bars; null for a token that is only whitespace.
+ */
+export function inkRange(text: string, start: number, end: number): [number, number] | null {
+  let a = start, b = end;
+  while (a < b && /\s/.test(text[a])) a++;
+  while (b > a && /\s/.test(text[b - 1])) b--;
+  return a < b ? [a, b] : null;
 }

@@ -1,6 +1,6 @@
 // Hover over a probed token: served from the cache in ProbeStore by a binary search on offsets.
 import * as vscode from 'vscode';
-import { hoverMarkdown } from './hoverText';
+import { HOVER_COMMANDS, hoverMarkdown } from './hoverText';
 import type { ProbeStore } from './store';
 
 export function registerHovers(store: ProbeStore): vscode.Disposable {
@@ -14,7 +14,8 @@ export function registerHovers(store: ProbeStore): vscode.Disposable {
         if (p < 0) return undefined;
         const md = new vscode.MarkdownString(hoverMarkdown(probe.result, probe.spans.tokenIndex[p]));
         md.supportHtml = false;
-        md.isTrusted = false;
+        // Only the hover's own links run (token text is in code spans and cannot add any).
+        md.isTrusted = { enabledCommands: [...HOVER_COMMANDS] };
         return new vscode.Hover(md, new vscode.Range(doc.positionAt(probe.spans.starts[p]), doc.positionAt(probe.spans.ends[p])));
       },
     },

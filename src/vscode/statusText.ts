@@ -2,6 +2,8 @@
 // (no 'vscode'), so that they are unit-tested; statusBar.ts shows them.
 import type { ProbeResult } from '../engine/schema';
 import { FORWARD_ONLY, FORWARD_ONLY_DETAIL, hasBackward } from './forwardOnly';
+import { tooShortNotes } from './hoverText';
+import { deltaShown, formatInterval, MIN_DELTA_TOKENS, signed } from './panel/summary';
 
 export interface ModelBrief {
   name: string;
@@ -22,7 +24,7 @@ export function idleTooltip(model?: ModelBrief, provider?: string): string {
 
 export function resultText(r: ProbeResult): string {
   const d = r.summary.delta;
-  const tail = !hasBackward(r) ? ' · forward only' : d === null ? '' : ` · Δ ${d >= 0 ? '+' : ''}${d.toFixed(3)}`;
+  const tail = !hasBackward(r) ? ' · forward only' : !deltaShown(r.summary) ? ` · Δ needs ${MIN_DELTA_TOKENS} tokens` : d === null ? '' : ` · Δ ${signed(d, 3)}`;
   return `$(beaker) ${r.pack.name} · ${r.runtime.provider}${tail}`;
 }
 
@@ -31,7 +33,14 @@ export function resultTooltip(r: ProbeResult): string {
   let md = `**LM Probe** · model \`${r.pack.name}\` on **${r.runtime.provider}**\n\n`;
   md += `${r.summary.tokenCount} tokens · forward ${r.summary.forward.meanNats.toFixed(3)} nats/token`;
   if (r.summary.backward) md += ` · backward ${r.summary.backward.meanNats.toFixed(3)} nats/token`;
-  if (d !== null) md += `\n\nasymmetry Δ = (L_bw − L_fw) / mean = ${d.toFixed(4)}`;
+  const iv = r.summary.deltaInterval;
+  if (d !== null && !deltaShown(r.summary)) md += `\n\nno asymmetry Δ: ${r.summary.tokenCount} token${r.summary.tokenCount === 1 ? '' : 's'}, a Δ needs at least ${MIN_DELTA_TOKENS}`;
+  else if (d !== null) {
+    md += `\n\nasymmetry Δ = (L_bw − L_fw) / mean = ${signed(d, 4)}`;
+    if (iv) md += `\n\n${formatInterval(iv)} (block bootstrap: ${iv.resamples} resamples of ${iv.blocks} blocks of ${iv.blockTokens} tokens)${iv.lo > 0 || iv.hi < 0 ? '; excludes 0' : '; contains 0: no clear asymmetry'}`;
+    else if (r.summary.deltaIntervalNote) md += `\n\nno interval: ${escapeMd(r.summary.deltaIntervalNote)}`;
+  }
+  for (const n of tooShortNotes(r).filter((n) => !n.startsWith('Δ'))) md += `\n\n${escapeMd(n)}`;
   if (!hasBackward(r)) md += `\n\n**${FORWARD_ONLY}** (${FORWARD_ONLY_DETAIL}).`;
   md += `\n\n${Math.round(r.runtime.ms)} ms`;
   if (r.runtime.choice) md += `\n\nprovider choice: ${escapeMd(r.runtime.choice)}`;

@@ -1,5 +1,5 @@
 // The page of every LM Probe webview: a strict Content Security Policy with a fresh nonce, no
-// remote resources, the bundled script and the shared stylesheet. Both views use it.
+// remote resources, the bundled script, the shared stylesheet and the codicons. Both views use it.
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 
@@ -7,6 +7,8 @@ export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, o
   const nonce = randomBytes(16).toString('base64');
   const js = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', opts.script));
   const css = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'panel.css'));
+  // vscode-elements' buttons find the codicons by this link's id (a copy bundled in dist/codicons).
+  const codicons = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'codicons', 'codicon.css'));
   const csp = [
     "default-src 'none'",
     `script-src 'nonce-${nonce}'`,
@@ -21,6 +23,7 @@ export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, o
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${codicons}" nonce="${nonce}" id="vscode-codicon-stylesheet">
 <link rel="stylesheet" href="${css}" nonce="${nonce}">
 <title>${opts.title}</title>
 </head>

@@ -11,10 +11,15 @@ const CLI = join(ROOT, 'dist', 'cli.js');
 const TINY = join(ROOT, 'test', 'fixtures', 'tiny-gpt');
 const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: ROOT });
 
-test('lm-probe fit-probes --help documents the analyses subcommands', () => {
-  const r = cli('fit-probes', '--help');
-  assert.equal(r.status, 0);
-  for (const s of ['fit-probes', 'eval-probes', 'lm-probe lasso', 'analyze', 'bench-analyses']) assert.ok(r.stdout.includes(s), s);
+test('lm-probe --help documents the analyses subcommands, and each one\'s --help its own usage', () => {
+  const all = cli('--help');
+  assert.equal(all.status, 0);
+  for (const s of ['fit-probes', 'eval-probes', 'lasso', 'analyze', 'bench-analyses']) {
+    assert.ok(all.stdout.includes(`lm-probe ${s}`), s);
+    const own = cli(s, '--help');
+    assert.equal(own.status, 0);
+    assert.match(own.stdout, new RegExp(`^ {2}lm-probe ${s}`, 'm'), s);
+  }
 });
 
 test('lm-probe lasso prints {coef, iterations} equal to scikit-learn', () => {
@@ -50,13 +55,13 @@ test('lm-probe fit-probes, eval-probes --json and importance on the tiny-gpt fix
   const r = JSON.parse(ev.stdout);
   assert.equal(r.precisionAt1[2][0], r.modelNextTokenAccuracy);
   assert.equal(r.precisionAt1.length, 3);
-  const imp = cli('importance', '--model', TINY, '--target', '5', '--alpha', '0.01', '--text', 'def f(x): return x');
+  const imp = cli('importance', '--model', TINY, '--token', '5', '--alpha', '0.01', '--text', 'def f(x): return x');
   assert.equal(imp.status, 0, imp.stderr);
   const j = JSON.parse(imp.stdout);
   assert.equal(j.importance.target, 5);
   assert.equal(j.importance.lasso.length, 5);
   // the bundle finds its worker thread (dist/stateWorker.js) rather than falling back
-  const all = cli('analyze', '--model', TINY, '--probes', out, '--json', '--text', 'def f(x): return x + 1');
+  const all = cli('analyze', '--model', TINY, '--probes', out, '--text', 'def f(x): return x + 1');
   assert.equal(all.status, 0, all.stderr);
   const a = JSON.parse(all.stdout).analyses;
   assert.ok(a.importance && a.geometry && a.futureLens, Object.keys(a).join(','));
@@ -116,5 +121,6 @@ test('fit-probes: --held-out is one file (repeatable) or --held-out-from LIST; s
   assert.match(few.stderr, /no held-out text: the text is too short to hold part of it out/);
   assert.equal(cli('fit-probes', '--model', TINY, '--out', out, '--lambdas', '0.01', tiny).status, 0);
   const help = cli('fit-probes', '--help');
-  for (const s of ['--held-out-from LIST', 'repeat it per file', 'sampled evenly']) assert.ok(help.stdout.includes(s), s);
+  for (const s of ['--held-out-from LIST', 'repeat it per file']) assert.ok(help.stdout.includes(s), s);
+  assert.ok(cli('eval-probes', '--help').stdout.includes('sampled evenly'));
 });

@@ -1,5 +1,6 @@
 // Matrix entropy (Tan et al. 2024): isotropic states near ln d, rank one 0, covariance and Gram
-// routes agree; the information-gain identity log det(Z'Z + lambda I) increments = ln(lambda + r_t).
+// routes agree; the information-gain identity: the increments of log det(I + Z_t Z_t' / lambda) are
+// ln(1 + r_t / lambda) >= 0.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Matrix, CholeskyDecomposition, EigenvalueDecomposition } from 'ml-matrix';
@@ -81,19 +82,20 @@ function logDet(m: Matrix): number {
   return s;
 }
 
-test('information gain: log det(Z_t\'Z_t + lambda I) grows by ln(lambda + ridge residual)', () => {
+test('information gain: log det(I + Z_t Z_t\' / lambda) grows by ln(1 + ridge residual / lambda) >= 0', () => {
   const states = gaussian(30, 8, 5).map((v, i) => v.map((x) => x + 0.1 * i)); // T > d: later tokens are nearly explained
   for (const lambda of [1e-3, 0.1, 2]) {
     const ig = informationGain(states, lambda);
     let worst = 0;
     let prev = 0;
     for (let t = 0; t < states.length; t++) {
-      // log det of the (t+1) x (t+1) Gram + lambda I, eigenvalues from ml-matrix's EVD
+      // log det of I + the (t+1) x (t+1) Gram / lambda, eigenvalues from ml-matrix's EVD
       const Z = new Matrix(states.slice(0, t + 1).map((r) => Array.from(r)));
-      const G = Z.mmul(Z.transpose()).add(Matrix.eye(t + 1).mul(lambda));
+      const G = Z.mmul(Z.transpose()).div(lambda).add(Matrix.eye(t + 1));
       const eig = new EigenvalueDecomposition(G, { assumeSymmetric: true }).realEigenvalues;
       const ld = eig.reduce((s, e) => s + Math.log(e), 0);
       worst = Math.max(worst, Math.abs(ld - prev - ig.gainNats[t]));
+      assert.ok(ig.gainNats[t] >= 0, `lambda ${lambda}, t ${t}: gain ${ig.gainNats[t]} < 0`);
       prev = ld;
       // the ridge residual directly: min_w ||h - Z w||^2 + lambda ||w||^2 = lambda h'(ZZ' + lambda I)^-1 h
       const h = Matrix.columnVector(Array.from(states[t]));
@@ -106,9 +108,11 @@ test('information gain: log det(Z_t\'Z_t + lambda I) grows by ln(lambda + ridge 
         r = res.transpose().mmul(res).get(0, 0) + lambda * w.transpose().mmul(w).get(0, 0);
       }
       assert.ok(Math.abs(r - ig.residual[t]) < 1e-8 * (1 + r), `lambda ${lambda}, t ${t}: residual ${r} vs ${ig.residual[t]}`);
+      assert.ok(Math.abs(Math.log1p(r / lambda) - ig.gainNats[t]) < 1e-8, `lambda ${lambda}, t ${t}: ln(1 + r/lambda)`);
     }
     assert.ok(worst < 1e-8, `lambda ${lambda}: identity error ${worst}`);
-    assert.ok(Math.abs(logDet(new Matrix(states.map((r) => Array.from(r))).mmul(new Matrix(states.map((r) => Array.from(r))).transpose()).add(Matrix.eye(30).mul(lambda))) - ig.gainNats.reduce((s, x) => s + x, 0)) < 1e-8);
+    const all = new Matrix(states.map((r) => Array.from(r)));
+    assert.ok(Math.abs(logDet(all.mmul(all.transpose()).div(lambda).add(Matrix.eye(30))) - ig.gainNats.reduce((s, x) => s + x, 0)) < 1e-8);
     console.log(`# info-gain identity, lambda ${lambda}: max error ${worst.toExponential(2)}`);
   }
   assert.throws(() => informationGain(states, 0), /lambda must be > 0/);

@@ -14,6 +14,7 @@ import { attentionRows } from '../../src/engine/analysis/importance';
 import { designFromColumns, lasso } from '../../src/engine/analysis/lasso';
 import { matrixEntropy } from '../../src/engine/analysis/geometry';
 import { rowsOf } from '../../src/engine/analysis/linalg';
+import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 
 const ROOT = resolve(__dirname, '..', '..');
 const TINY = join(ROOT, 'test', 'fixtures', 'tiny-gpt');
@@ -110,21 +111,46 @@ test('probe(): importance and geometry agree with direct computations from run()
   const ids = r.tokens.slice(a.window.start, a.window.end).map((t) => t.id);
   const out = await engine.run('forward', ids);
   const { T, L, D, H } = out.dims;
-  const att = attentionRows(out.attentions!, L, H, T, 20);
+  const s0 = a.window.start;
+  const tl = 20 - s0; // the target's index in the window
+  const att = attentionRows(out.attentions!, L, H, T, tl);
   assert.equal(imp.attention.length, L);
   assert.equal(imp.attention[0].length, 20);
-  for (let l = 0; l < L; l++) for (let j = 0; j < 20; j++) assert.ok(Math.abs(imp.attention[l][j]! - att[l][j]) < 1e-6);
-  const rowSum = att[0].reduce((s, x) => s + x, 0);
-  assert.ok(rowSum > 0 && rowSum < 1 + 1e-6, 'attention to earlier tokens is part of a softmax row');
+  for (let l = 0; l < L; l++) for (let j = 0; j < tl; j++) assert.ok(Math.abs(imp.attention[l][s0 + j]! - att[l][j]) < 1e-6);
+  // renormalized over the earlier tokens (BOS and the target itself removed)
+  for (let l = 0; l < L; l++) assert.ok(Math.abs(att[l].reduce((s, x) => s + x, 0) - 1) < 1e-9, 'attention rows sum to 1 over the earlier tokens');
+  assert.equal(imp.attentionRenormalized, true);
   const states = rowsOf(out.hidden!, D, 1 * T, T);
-  const direct = lasso(designFromColumns(states.slice(0, 20), D), states[20], 0.01, { tol: 1e-12, maxIter: 100000 });
-  for (let j = 0; j < 20; j++) assert.ok(Math.abs(imp.lasso[j]! - direct.coef[j]) < 1e-6);
-  assert.ok(imp.path.length === 12 && imp.path[0].coef.every((c) => c === 0) && imp.path[5].coef.length === 20 - a.window.start);
+  const direct = lasso(designFromColumns(states.slice(0, tl), D), states[tl], 0.01, { tol: 1e-12, maxIter: 100000 });
+  for (let j = 0; j < tl; j++) assert.ok(Math.abs(imp.lasso[s0 + j]! - direct.coef[j]) < 1e-6);
+  // information gain: >= 0 and equal to the log-det increments of I + Z Z' / lambda on the unit-norm states
+  const lam = imp.informationGainLambda;
+  const unit = states.map((v) => {
+    const n = Math.hypot(...v);
+    return v.map((x) => x / n);
+  });
+  let prev = 0;
+  for (let t = 0; t < T; t++) {
+    const Z = new Matrix(unit.slice(0, t + 1).map((v) => Array.from(v)));
+    const ld = new EigenvalueDecomposition(Z.mmul(Z.transpose()).div(lam).add(Matrix.eye(t + 1)), { assumeSymmetric: true }).realEigenvalues.reduce((acc, e) => acc + Math.log(e), 0);
+    const g = imp.informationGainNats[s0 + t]!;
+    assert.ok(g >= 0 && Math.abs(g - (ld - prev)) < 1e-6, `token ${s0 + t}: gain ${g} vs log-det difference ${ld - prev}`);
+    prev = ld;
+  }
+  assert.ok(imp.path.length === 12 && imp.path[0].coef.every((c) => Math.abs(c) < 1e-12) && imp.path[5].coef.length === 20 - a.window.start);
   assert.equal(imp.informationGainNats.length, r.tokens.length);
-  imp.informationGainNats.forEach((g, i) => assert.ok(i >= a.window.end ? g === null : Number.isFinite(g)));
+  imp.informationGainNats.forEach((g, i) => assert.ok(i >= a.window.end || i < a.window.start ? g === null : Number.isFinite(g)));
+  const ref = imp.reference!;
+  assert.ok(ref.chanceTopKOverlap > 0 && ref.chanceTopKOverlap <= 1 && ref.chanceSpearman95! > 0);
+  assert.ok(Number.isFinite(ref.recency.spearman) && ref.earlierCopies >= 0);
   assert.ok(imp.agreement.k === 5 && imp.agreement.topKOverlap >= 0 && imp.agreement.topKOverlap <= 1);
   const geo = a.geometry!;
   assert.equal(geo.entropyNats.length, L + 1);
+  // the reference: the same layers on the reference text's first T tokens, run on their own
+  const { REFERENCE_TEXT } = await import('../../src/engine/analysis/referenceText');
+  const refOut = await engine.run('forward', engine.tokenize(REFERENCE_TEXT).ids.slice(0, T));
+  assert.equal(geo.reference!.tokens, T);
+  for (let l = 0; l <= L; l++) assert.ok(Math.abs(geo.reference!.normalized[l] - matrixEntropy(rowsOf(refOut.hidden!, D, l * T, T)).normalized) < 1e-5, `reference layer ${l}`);
   for (let l = 0; l <= L; l++) {
     const e = matrixEntropy(rowsOf(out.hidden!, D, l * T, T));
     assert.ok(Math.abs(geo.entropyNats[l] - e.entropyNats) < 1e-9);
@@ -132,13 +158,17 @@ test('probe(): importance and geometry agree with direct computations from run()
   }
 });
 
-test('probe(): a selection longer than the context is analysed on the last window holding the target', async () => {
+test('probe(): a selection longer than the context is analysed on the window centred on the target', async () => {
   const text = readFileSync(EVAL_FILE, 'utf8').slice(0, 600);
   const W = engine.pack.manifest.contextLength - 1;
   const r = await engine.probe(text, { forwardOnly: true, analyses: { importance: { target: 40 }, geometry: true, futureLens: { probesFile: probesPath } } });
   const a = r.analyses!;
   assert.ok(r.tokens.length > W);
-  assert.deepEqual(a.window, { start: 40 + 1 - W, end: 41 });
+  const start = 40 - Math.floor(W / 2);
+  assert.equal(a.window.start, start);
+  assert.equal(a.window.end, start + W);
+  assert.equal(a.window.total, r.tokens.length);
+  assert.ok(a.window.firstLine! >= 1 && a.window.lastLine! >= a.window.firstLine!);
   assert.ok(a.notes!.some((n) => /longer than the model's context/.test(n)));
   const imp = a.importance!;
   assert.equal(imp.lasso.length, 40);
@@ -149,7 +179,8 @@ test('probe(): a selection longer than the context is analysed on the last windo
   assert.notEqual(a.futureLens!.cells[a.window.start], null);
   // default target: the last token, the last window
   const r2 = await engine.probe(text, { forwardOnly: true, analyses: { importance: {} } });
-  assert.deepEqual(r2.analyses!.window, { start: r.tokens.length - W, end: r.tokens.length });
+  assert.equal(r2.analyses!.window.start, r.tokens.length - W);
+  assert.equal(r2.analyses!.window.end, r.tokens.length);
   const r3 = await engine.probe(text, { forwardOnly: true, analyses: { importance: { target: 10_000 } } });
   assert.equal(r3.analyses!.importance!.target, r.tokens.length - 1);
   assert.ok(r3.analyses!.notes!.some((n) => /not a token index of this selection/.test(n)));

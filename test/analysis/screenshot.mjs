@@ -1,12 +1,13 @@
 // Screenshots of the analyses' panel cards, outside VS Code: the built webview bundle
 // (dist/webview.js) in a page with a stubbed acquireVsCodeApi, fed one ProbeResult with analyses
 // (the JSON that `lm-probe analyze` prints), rendered in Debian's Chromium through playwright-core.
-//   node test/analysis/screenshot.mjs RESULT.json OUTDIR [light]
+//   node test/analysis/screenshot.mjs RESULT.json OUTDIR [light|dark] [WIDTH_PX]   (default 560; the side bar's default is 300)
 import { chromium } from 'playwright-core';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-const [resultPath, outDir = 'screenshots', theme = 'dark'] = process.argv.slice(2);
+const [resultPath, outDir = 'screenshots', theme = 'dark', widthArg = '560'] = process.argv.slice(2);
+const width = Number(widthArg);
 const root = resolve(import.meta.dirname, '..', '..');
 const result = JSON.parse(readFileSync(resultPath, 'utf8'));
 mkdirSync(outDir, { recursive: true });
@@ -19,7 +20,7 @@ const html = `<!doctype html><html><head><meta charset="utf-8">
 --vscode-sideBar-background:${vars.side};--vscode-font-family:system-ui,sans-serif;--vscode-editor-font-family:monospace;
 --vscode-charts-blue:#3794ff;--vscode-charts-orange:#d18616;--vscode-charts-green:#89d185;--vscode-charts-purple:#b180d7;
 --vscode-charts-red:#f14c4c;--vscode-charts-yellow:#cca700;--vscode-focusBorder:#007fd4}
-body{background:${vars.side};color:${vars.fg};font-family:system-ui,sans-serif;font-size:13px;width:560px;margin:8px}</style>
+body{background:${vars.side};color:${vars.fg};font-family:system-ui,sans-serif;font-size:13px;width:${width}px;margin:8px}</style>
 <style>${readFileSync(join(root, 'media', 'panel.css'), 'utf8')}</style></head>
 <body><div id="app" data-nonce=""></div>
 <script>window.acquireVsCodeApi = () => ({ postMessage: (m) => (window.__posted = [...(window.__posted || []), m]), getState: () => undefined, setState: () => {} });</script>
@@ -28,7 +29,7 @@ body{background:${vars.side};color:${vars.fg};font-family:system-ui,sans-serif;f
 const page_ = join(outDir, 'panel.html');
 writeFileSync(page_, html);
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
-const page = await browser.newPage({ viewport: { width: 580, height: 1200 }, deviceScaleFactor: 1.5 });
+const page = await browser.newPage({ viewport: { width: width + 20, height: 1600 }, deviceScaleFactor: 1.5 });
 page.on('console', (m) => m.type() === 'error' && console.error('page:', m.text()));
 page.on('pageerror', (e) => console.error('page error:', e.message));
 await page.goto('file://' + resolve(page_));

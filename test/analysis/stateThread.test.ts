@@ -22,7 +22,7 @@ async function jobFor(text: string): Promise<StateJob> {
       dims: out.dims,
       window: { start: 0, end: T },
       tokenCount: T,
-      importance: { target: T - 1, layer: L, attentionLayer: L - 1, attention: attentionRows(out.attentions!, L, H, T, T - 1) },
+      importance: { target: T - 1, layer: L, attentionLayer: L - 1, attention: attentionRows(out.attentions!, L, H, T, T - 1), ids },
       geometry: true,
     };
   } finally {

@@ -41,9 +41,9 @@ test('a forward-only model says so on every surface, with no empty backward part
   assert.equal(r.summary.delta, null);
   assert.equal(hasBackward(r), false);
 
-  // hover: one column, the sentence, no backward section
+  // hover: one row, the sentence, no backward row
   const md = hoverMarkdown(r, 2);
-  assert.match(md, /^\| \| forward \|$/m);
+  assert.match(md, /^\| forward \| \d+\.\d\d bits \|/m);
   assert.ok(md.includes(`_${FORWARD_ONLY}._`), md);
   assert.doesNotMatch(md, /backward top|\| backward \||difference/);
 
@@ -85,7 +85,7 @@ test('a forward-only model says so on every surface, with no empty backward part
 test('a model with a backward twin keeps both directions everywhere', async () => {
   const r = await probe(PAIR);
   assert.equal(hasBackward(r), true);
-  assert.match(hoverMarkdown(r, 2), /\| \| forward \| backward \|/);
+  assert.match(hoverMarkdown(r, 2), /^\| forward \| .*\n\| backward \| \d+\.\d\d bits \|/m);
   assert.doesNotMatch(hoverMarkdown(r, 2), /forward only/);
   assert.match(resultText(r), /· Δ [+-]\d/);
   assert.doesNotMatch(resultTooltip(r), /forward only/);

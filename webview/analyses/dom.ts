@@ -52,6 +52,7 @@ const CSS = `
 .an-row select, .an-select { background: var(--vscode-dropdown-background); color: var(--vscode-dropdown-foreground); border: 1px solid var(--vscode-dropdown-border, transparent); border-radius: 2px; padding: 1px 2px; font: inherit; font-size: 12px; }
 .an-row select:focus, .an-select:focus { outline: 1px solid var(--vscode-focusBorder); outline-offset: -1px; }
 .an-row input[type=range] { accent-color: var(--vscode-button-background, #0078d4); flex: 1 1 120px; min-width: 80px; }
+h2 .where.an-window { display: block; white-space: normal; overflow: visible; text-overflow: clip; margin-left: 0; text-transform: none; }
 .an-legend-swatch { display: inline-block; width: 10px; height: 10px; vertical-align: middle; margin-right: 3px; }
 `;
 

@@ -1,7 +1,7 @@
 // Future Lens view (Pal et al. 2023): a grid of positions by layers, each cell the probe's top-1
 // guesses for t+1..t+3, shaded by probability and marked where they came true; below it, the
 // precision@1 table (layers x offsets) as a heatmap next to the bigram baseline.
-import { registerAnalysis } from './index';
+import { MIN_TOKENS, registerAnalysis } from './index';
 import { el, shade, vis } from './dom';
 import type { FutureGuess } from '../../src/engine/schema';
 
@@ -22,6 +22,10 @@ registerAnalysis({
   render(root, fl, ctx) {
     const r = ctx.result;
     const c = ctx.colors;
+    if (fl.positions.every((n) => n === 0)) {
+      root.append(el('p', { class: 'an-muted', text: `Future-token probes need at least ${MIN_TOKENS.futureLens} tokens: a guess for t+k is scored against the token that follows. Select more text.` }));
+      return;
+    }
     const layerName = (l: number) => (l === 0 ? 'embeddings' : `layer ${l}`);
     const width = root.clientWidth || document.body.clientWidth;
     const saved = ctx.getState<UiState>()?.layer;
@@ -80,6 +84,7 @@ registerAnalysis({
 
     // precision@1 heatmap
     const table = el('table', { class: 'an-heat' });
+    table.title = 'precision@1: the share of positions t in this window where the top-1 guess is the token that actually comes at t+k. One window is a small sample: compare rows, and see the model card for held-out figures with intervals.';
     table.append(el('tr', {}, el('th', { text: 'precision@1' }), ...fl.offsets.map((k) => el('th', { text: `t+${k}` }))));
     const cellOf = (v: number | null) => {
       const td = el('td', { text: v === null ? '–' : `${(100 * v).toFixed(1)}%` });
@@ -88,12 +93,28 @@ registerAnalysis({
       return td;
     };
     fl.layers.forEach((l, li) => table.append(el('tr', {}, el('th', { text: layerName(l) }), ...fl.precisionAt1[li].map(cellOf))));
-    if (fl.bigramPrecisionAt1) {
-      const tr = el('tr', {}, el('th', { text: 'bigram baseline' }), ...fl.bigramPrecisionAt1.map(cellOf));
-      tr.style.borderTop = `1px solid ${c.grid}`;
+    const baseline = (label: string, title: string, xs: number[], first: boolean) => {
+      const tr = el('tr', { title }, el('th', { text: label }), ...xs.map(cellOf));
+      if (first) tr.style.borderTop = `1px solid ${c.grid}`;
       table.append(tr);
+    };
+    let firstBaseline = true;
+    if (fl.skipBigramPrecisionAt1) {
+      baseline('skip-bigram (train)', "the most frequent token k places after this one in the model's whole training split (the pack's baselines.json): a lookup table the probes should beat", fl.skipBigramPrecisionAt1, firstBaseline);
+      firstBaseline = false;
     }
-    table.append(el('tr', {}, el('th', { text: 'positions' }), ...fl.positions.map((n) => el('td', { class: 'an-muted', text: String(n) }))));
+    const ro = fl.rollout;
+    if (ro) {
+      baseline(
+        `rollout (${ro.positions.length} pos.)`,
+        `the model's greedy rollout: its own top-1 for t+1 fed back, then its top-1 for t+2, ... (k = 1: the model's next-token guess), on ${ro.positions.length} positions spread through the window (each costs extra forward passes). The probes on those same positions: ${fl.layers.map((l, li) => `${layerName(l)} ${ro.probePrecisionAt1[li].map((x) => `${(100 * x).toFixed(0)}%`).join('/')}`).join(', ')}`,
+        ro.precisionAt1,
+        firstBaseline,
+      );
+      firstBaseline = false;
+    }
+    if (fl.bigramPrecisionAt1) baseline('bigram (fit text)', "the most frequent token k places after this one in the probes' own fitting text (a weak baseline)", fl.bigramPrecisionAt1, firstBaseline);
+    table.append(el('tr', { title: 'positions t of the window that have a token at t+k' }, el('th', { text: 'positions' }), ...fl.positions.map((n) => el('td', { class: 'an-muted', text: String(n) }))));
     // The pack's own probes are named by the pack; a fitted file by its name (full path on hover).
     const dir = r.pack.dir.replace(/[\\/]+$/, '');
     const own = fl.source.startsWith(dir + '/') || fl.source.startsWith(dir + '\\');

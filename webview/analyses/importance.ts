@@ -20,7 +20,8 @@ import { el, vis } from './dom';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, LineController, LineElement, PointElement, Tooltip, Legend);
 
-const MAX_BARS = 120;
+/** Bars for the earlier tokens with the most attention or |coef|: readable labels at a 300 px side bar. */
+const TOP_BARS = 12;
 const PATH_LINES = 8;
 
 interface UiState {
@@ -37,34 +38,73 @@ registerAnalysis({
     const w = r.analyses!.window;
     const charts: Chart[] = [];
     const L = r.pack.layers;
-    const first = Math.max(w.start, imp.target - MAX_BARS);
-    const idx = Array.from({ length: imp.target - first }, (_, k) => first + k);
-    const labels = idx.map((j) => vis(r.tokens[j].text));
+    const earlier = imp.target - w.start;
+    if (earlier < 2) {
+      root.append(el('p', { class: 'an-muted', text: `Importance needs at least 2 tokens before the target in the window; the target #${imp.target} has ${earlier}. Select more text, or click a later token.` }));
+      return;
+    }
+    // The TOP_BARS earlier tokens with the largest attention or |coef| (each scaled to its maximum), in text order.
+    const all = Array.from({ length: earlier }, (_, k) => w.start + k);
+    const attAll = all.map((j) => imp.attention[imp.attentionLayer]?.[j] ?? 0);
+    const coefAll = all.map((j) => Math.abs(imp.lasso[j] ?? 0));
+    const amax = Math.max(1e-300, ...attAll);
+    const cmax = Math.max(1e-300, ...coefAll);
+    const idx = all
+      .map((j, k) => ({ j, s: Math.max(attAll[k] / amax, coefAll[k] / cmax) }))
+      .sort((a, b) => b.s - a.s)
+      .slice(0, TOP_BARS)
+      .map((x) => x.j)
+      .sort((a, b) => a - b);
+    const labels = idx.map((j) => `#${j} ${vis(r.tokens[j].text)}`.slice(0, 14));
 
     // controls: layer, attention block, alpha slider
     const layerSel = el('select', { title: 'hidden-state layer of the Lasso regression' }, ...Array.from({ length: L + 1 }, (_, l) => el('option', { value: String(l), text: l === 0 ? 'embeddings' : `layer ${l}` })));
     layerSel.value = String(imp.layer);
     layerSel.addEventListener('change', () => ctx.requestAnalysis({ importance: { target: imp.target, layer: Number(layerSel.value) } }));
-    const attSel = el('select', { title: 'attention block shown and compared' }, ...Array.from({ length: L }, (_, b) => el('option', { value: String(b), text: `block ${b + 1}` })));
+    const attSel = el('select', { title: 'attention block shown and compared (block b writes layer b; layer 0 = embeddings)' }, ...Array.from({ length: L }, (_, b) => el('option', { value: String(b), text: `block ${b + 1}` })));
     attSel.value = String(imp.attentionLayer);
     attSel.addEventListener('change', () => ctx.requestAnalysis({ importance: { target: imp.target, layer: imp.layer, alpha: imp.alpha, attentionLayer: Number(attSel.value) } }));
     const steps = 60;
     const lo = Math.log10(imp.alphaMax * 1e-3);
     const hi = Math.log10(imp.alphaMax);
     const toAlpha = (v: number) => 10 ** (lo + ((hi - lo) * v) / steps);
-    const slider = el('input', { type: 'range', min: '0', max: String(steps), step: '1', title: 'Lasso alpha (log scale)' });
+    const slider = el('input', { type: 'range', min: '0', max: String(steps), step: '1', title: 'Lasso α (log scale): the L1 penalty. Larger α keeps fewer tokens; at α_max = max_j |h_j · h_target| / D every coefficient is 0.' });
     slider.value = String(Math.round(((Math.log10(Math.max(imp.alpha, 1e-300)) - lo) / (hi - lo || 1)) * steps));
-    const alphaLabel = el('span', { class: 'an-muted' });
-    const agreeLabel = el('span', {});
+    const alphaLabel = el('span', { class: 'an-muted', title: 'α: the Lasso penalty in use; α_max: the smallest α at which every coefficient is 0; nonzero: earlier tokens the Lasso keeps' });
+    const agreeLabel = el('span', {
+      title:
+        'Spearman ρ: rank correlation of attention and |Lasso coefficient| over the earlier tokens (1 = same order, 0 = unrelated). ' +
+        'Top-k overlap: share of the k largest of each that are the same tokens. Chance: what random rankings give. ' +
+        'Recency: ranking the tokens by position (most recent first) instead of by attention.',
+    });
+    const std = el('input', { type: 'checkbox', title: 'center each state and scale it to unit variance over its coordinates before the Lasso (state norms differ by up to 2x in a window)' });
+    std.checked = !!imp.standardized;
+    std.addEventListener('change', () => ctx.requestAnalysis({ importance: { target: imp.target, layer: imp.layer, attentionLayer: imp.attentionLayer, standardize: std.checked } }));
+    const ref = imp.reference;
+    const copyLine = ref
+      ? ref.earlierCopies === 0
+        ? 'The target token has no earlier copy in the window.'
+        : `The target token occurs ${ref.earlierCopies} time(s) earlier; the Lasso's top token ${ref.lassoTopIsCopy ? 'is' : 'is not'} one of those copies (it is in most targets that have one).`
+      : '';
     root.append(
       el('div', { class: 'an-row' }, el('span', { text: `target #${imp.target} ${JSON.stringify(r.tokens[imp.target].text)}` }), el('label', {}, 'Lasso on ', layerSel), el('label', {}, 'attention of ', attSel)),
-      el('div', { class: 'an-row' }, el('span', { text: 'α' }), slider, alphaLabel),
+      el('div', { class: 'an-row' }, el('span', { text: 'α', title: 'the Lasso penalty (slider: log scale)' }), slider, alphaLabel),
+      el('div', { class: 'an-row' }, el('label', {}, std, ' standardize states first')),
       el('div', { class: 'an-row' }, agreeLabel),
+      ...(copyLine ? [el('p', { class: 'an-muted', text: copyLine })] : []),
     );
 
     // bars
     const barCanvas = el('canvas');
-    root.append(el('div', { class: 'an-chart' }, barCanvas));
+    const barBox = el('div', { class: 'an-chart' }, barCanvas);
+    barBox.style.height = `${60 + 18 * idx.length}px`;
+    root.append(
+      barBox,
+      el('p', {
+        class: 'an-muted',
+        text: `The ${idx.length} of ${earlier} earlier tokens with the most attention or |coef| (click one to make it the target). Attention: mean over heads, renormalized to sum 1 over the earlier tokens (the BOS position and the target itself removed).`,
+      }),
+    );
     const att = idx.map((j) => imp.attention[imp.attentionLayer]?.[j] ?? 0);
     const coefAt = (coef: (number | null)[], base = 0) => idx.map((j) => Math.abs(coef[j - base] ?? 0));
     const bars = new Chart(barCanvas, {
@@ -72,11 +112,12 @@ registerAnalysis({
       data: {
         labels,
         datasets: [
-          { label: `attention (block ${imp.attentionLayer + 1}, mean over heads)`, data: att, backgroundColor: c.forward, yAxisID: 'y' },
-          { label: '|Lasso coefficient|', data: coefAt(imp.lasso), backgroundColor: c.backward, yAxisID: 'y2' },
+          { label: `attention, block ${imp.attentionLayer + 1}`, data: att, backgroundColor: c.forward, xAxisID: 'x' },
+          { label: '|Lasso coef|', data: coefAt(imp.lasso), backgroundColor: c.backward, xAxisID: 'x2' },
         ],
       },
       options: {
+        indexAxis: 'y',
         animation: false,
         responsive: true,
         maintainAspectRatio: false,
@@ -87,9 +128,9 @@ registerAnalysis({
         },
         plugins: { legend: { labels: { color: c.foreground, boxWidth: 10 } }, tooltip: { callbacks: { title: (items) => `#${idx[items[0].dataIndex]} ${JSON.stringify(r.tokens[idx[items[0].dataIndex]].text)}` } } },
         scales: {
-          x: { ticks: { color: c.muted, autoSkip: true, maxRotation: 60, font: { size: 9 } }, grid: { display: false } },
-          y: { beginAtZero: true, title: { display: true, text: 'attention', color: c.forward }, ticks: { color: c.muted }, grid: { color: 'rgba(128,128,128,0.15)' } },
-          y2: { beginAtZero: true, position: 'right', title: { display: true, text: '|coef|', color: c.backward }, ticks: { color: c.muted }, grid: { display: false } },
+          y: { ticks: { color: c.foreground, autoSkip: false, font: { size: 10 } }, grid: { display: false } },
+          x: { beginAtZero: true, position: 'bottom', title: { display: true, text: 'attention (share of the row)', color: c.forward }, ticks: { color: c.muted, maxTicksLimit: 4 }, grid: { color: 'rgba(128,128,128,0.15)' } },
+          x2: { beginAtZero: true, position: 'top', title: { display: true, text: '|coef|', color: c.backward }, ticks: { color: c.muted, maxTicksLimit: 4 }, grid: { display: false } },
         },
       },
     });
@@ -149,7 +190,11 @@ registerAnalysis({
       agreeLabel.textContent =
         spearman === null && overlap === null
           ? 'agreement: computed for the exact fit'
-          : `agreement with attention: Spearman ρ ${spearman === null ? '–' : spearman.toFixed(3)} · top-${imp.agreement.k} overlap ${(overlap ?? 0).toFixed(2)}`;
+          : `agreement with attention: Spearman ρ ${spearman === null ? '–' : spearman.toFixed(2)}` +
+            (ref ? ` (chance: |ρ| < ${ref.chanceSpearman95 === null ? '–' : ref.chanceSpearman95.toFixed(2)} in 95%; recency ρ ${ref.recency.spearman === null ? '–' : ref.recency.spearman.toFixed(2)})` : '') +
+            ` · top-${imp.agreement.k} overlap ${(overlap ?? 0).toFixed(2)}` +
+            (ref ? ` (chance ${ref.chanceTopKOverlap.toFixed(2)}; recency ${ref.recency.topKOverlap.toFixed(2)})` : '') +
+            (ref?.attentionVsRecency != null ? ` · attention vs recency ρ ${ref.attentionVsRecency.toFixed(2)}` : '');
     };
     show(imp.alpha, imp.lasso, 0, true, imp.agreement.spearman, imp.agreement.topKOverlap);
     slider.addEventListener('input', () => {
@@ -172,11 +217,15 @@ registerAnalysis({
       strip.append(s);
     }
     const igCanvas = el('canvas');
+    igCanvas.title = 'information gain of each token of the window, nats (see below)';
     root.append(
       el('p', { class: 'an-muted', text: 'Choose the target token:' }),
       strip,
       el('div', { class: 'an-chart small' }, igCanvas),
-      el('p', { class: 'an-muted', text: `Information gain per token: ln(λ + ridge residual of its unit-norm state on the earlier ones), λ = ${imp.informationGainLambda}.` }),
+      el('p', {
+        class: 'an-muted',
+        text: `Information gain per token, nats: ln(1 + r/λ) ≥ 0, r = ridge residual of its unit-norm state on the earlier ones, λ = ${imp.informationGainLambda}: how much log det(I + ZZ'/λ) grows when the token is added. 0 = nothing new; at most ln(1 + 1/λ) = ${Math.log1p(1 / imp.informationGainLambda).toFixed(2)}.`,
+      }),
     );
     const igIdx = Array.from({ length: w.end - w.start }, (_, k) => w.start + k);
     charts.push(
@@ -192,7 +241,10 @@ registerAnalysis({
           maintainAspectRatio: false,
           color: c.foreground,
           plugins: { legend: { labels: { color: c.foreground, boxWidth: 12, boxHeight: 2 } } },
-          scales: { x: { ticks: { color: c.muted, autoSkip: true, maxRotation: 0, font: { size: 9 } }, grid: { display: false } }, y: { title: { display: true, text: 'nats', color: c.muted }, ticks: { color: c.muted }, grid: { color: 'rgba(128,128,128,0.15)' } } },
+          scales: {
+            x: { ticks: { color: c.muted, autoSkip: true, maxRotation: 0, font: { size: 9 } }, grid: { display: false } },
+            y: { min: 0, max: Math.log1p(1 / imp.informationGainLambda), title: { display: true, text: 'nats', color: c.muted }, ticks: { color: c.muted }, grid: { color: 'rgba(128,128,128,0.15)' } },
+          },
         },
       }),
     );

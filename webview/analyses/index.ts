@@ -59,3 +59,24 @@ export function registerAnalysis<K extends AnalysisKey>(view: AnalysisView<K>): 
 export function registeredAnalyses(): AnalysisView[] {
   return [...views.values()].sort((a, b) => (a.order ?? 100) - (b.order ?? 100));
 }
+
+/** The analysed window for a card's title: "tokens 120–374 of 375 · lines 8–21" (token numbers as #i elsewhere, from 0; lines from 1). */
+export function windowLabel(r: ProbeResult): string {
+  const w = r.analyses?.window;
+  if (!w) return '';
+  const total = w.total ?? r.tokens.length;
+  const lines = w.firstLine !== undefined && w.lastLine !== undefined ? ` · line${w.firstLine === w.lastLine ? ` ${w.firstLine}` : `s ${w.firstLine}–${w.lastLine}`}` : '';
+  return `tokens #${w.start}–#${w.end - 1} of ${total}${lines}`;
+}
+
+export function windowTitle(r: ProbeResult): string {
+  const w = r.analyses?.window;
+  if (!w) return '';
+  const total = w.total ?? r.tokens.length;
+  return w.end - w.start < total
+    ? `The analyses read one window of the model's context: tokens #${w.start}–#${w.end - 1} of ${total} (numbered from 0, as in the hovers), centred on the target token. Click a token outside it (importance card, or the editor) to analyse the window around it.`
+    : `The analyses read the whole selection: ${total} token${total === 1 ? '' : 's'}.`;
+}
+
+/** Below this many tokens in the window an analysis shows one line saying what it needs instead of a chart. */
+export const MIN_TOKENS = { futureLens: 2, importance: 3, geometry: 4 } as const;

@@ -3,14 +3,15 @@
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { relative, resolve, isAbsolute, join } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
-import { common, engineOptions, intOption, numOption, write, type Command, type Values } from '../options';
-import { SingleBar } from 'cli-progress';
+import { common, engineCommon, engineOptions, intOption, numOption, write, type Command, type Values } from '../options';
+import { progress } from '../progress';
 import { Engine } from '../../engine/engine';
 import type { ProbeOptions } from '../../engine/api';
 import { designFromRows, lasso } from '../../engine/analysis/lasso';
 import { accumulateFit, evalProbes, fitProbes, fitSettings, type EvalReport, type FitOptions, type Progress } from '../../engine/analysis/futureLens';
 import { loadProbes, writeProbes } from '../../engine/analysis/probes';
-import { CliError, EXIT, readStdin, readTextFile } from '../io';
+import { loadBaselines } from '../../engine/analysis/baselines';
+import { CliError, EXIT, readCheckedText, readStdin, readTextFile } from '../io';
 import { parseShard, shardMembers, shardOutPath, writeFitShard } from './shards';
 
 export const ANALYSIS_USAGE = `
@@ -28,68 +29,71 @@ Analyses (future-token probes, token importance, geometry):
       is none yet; of a one-window text, its last tenth) is held out; with too little text for
       that, fit-probes refuses. --shard I/N: write this shard's sums to --out (binary) for
       lm-probe merge (below; every shard reads and tokenizes the sampled text of all FILEs so
-      that the sample and the held-out split are those of one run, and runs the model on its own)
-  lm-probe eval-probes [--model DIR] [--probes FILE] [--max-tokens N] [--json] FILE...
-      precision@1 per layer and offset on FILEs, next to bigram baselines; when the FILEs
+      that the sample and the held-out split are those of one run, and runs the model on its own).
+      --max-tokens N: tokens sampled from the FILEs (default 200000); --lambdas: the ridge
+      penalties tried (default 1e-6 to 1, nine values); --target: what is fitted, the final
+      hidden state after a layer norm (normalized, the default) or the raw residual
+  lm-probe eval-probes [--model DIR] [--probes FILE] [--max-tokens N] [--rollout-every N]
+                       [--baselines FILE] [--json] FILE...
+      precision@1 per layer and offset on FILEs, next to baselines: the skip-bigram of the
+      model's training split (the pack's baselines.json, or --baselines FILE), the model's
+      greedy rollout (its own guess fed back; on every N-th position, default 8, 0 = off: each
+      costs K-1 forward passes), the bigram of the probes' fitting text; the best probe per
+      offset minus each baseline with a paired 95% bootstrap interval over documents (over
+      windows when there are fewer than 10 documents; none below 10 windows). When the FILEs
       hold more than N tokens (default 20000), windows are sampled evenly through all of them
-  lm-probe lasso --json --alpha A --data FILE [--tol T] [--max-iter N]
-      Lasso (scikit-learn's objective, fit_intercept=False) on FILE = {"X": [[...]], "y": [...]};
-      prints {"coef": [...], "iterations": n}. Default tol 1e-12 and max-iter 100000 (the
+  lm-probe lasso [--json] --alpha A --data FILE [--tol T] [--max-iter N]
+      Lasso (scikit-learn's objective, fit_intercept=False) on FILE = {"X": [[...]], "y": [...]}
+      (- for standard input); prints {"coef": [...], "iterations": n}, JSON with or without --json. Default tol 1e-12 and max-iter 100000 (the
       optimum); --tol 1e-4 --max-iter 1000 reproduces scikit-learn's default stopping exactly
-  lm-probe analyze [--model DIR] [--probes FILE] [--only LIST] [--target I] [--layer L]
-                   [--alpha A] [--json] (--text "..." | FILE | -)
-      the ProbeResult with analyses (LIST: futurelens,importance,geometry; default all)
+  lm-probe analyze [--model DIR] [--probes FILE] [--only LIST] [--token I] [--layer L]
+                   [--attention-layer A] [--alpha X] [--max-tokens N] (--text "..." | FILE | -)
+      the ProbeResult with analyses, always as JSON (LIST: futurelens,importance,geometry;
+      default all; --probes FILE: probes other than the pack's). Importance: of token I (index,
+      default the last), Lasso on hidden-state layer L (default the last) at penalty X >= 0
+      (default 0.05 of the smallest penalty that zeroes every weight), beside the attention of
+      block A (default max(L, 1) - 1). --max-tokens N: refuse longer texts (default 1000000)
   lm-probe importance | geometry  (same options as analyze): print only that analysis as JSON
-  lm-probe bench-analyses [--model DIR] [--tokens N] [--repeat R] FILE
-      time of the two surprisal passes vs the analyses on an N-token selection (default 512)
+  lm-probe bench-analyses [--model DIR] [--tokens N] [--repeat R] [--probes FILE] [--json] FILE...
+      time of the two surprisal passes vs the analyses on an N-token selection (default 512) of
+      the FILEs, median of R runs (default 3); --probes FILE: probes other than the pack's
 `;
 
+/** Progress of fit-probes / eval-probes (progress.ts): tokens while sampling, windows, then maps. */
 function bar(label: string): { update(p: Progress): void; stop(): void } {
-  if (!process.stderr.isTTY) {
-    let last = -1;
-    return {
-      update(p) {
-        const pct = Math.floor((100 * p.done) / Math.max(1, p.total));
-        if (pct >= last + 10) {
-          last = pct - (pct % 10);
-          process.stderr.write(`lm-probe: ${label} (${p.stage}) ${pct}%\n`);
-        }
-      },
-      stop() {},
-    };
-  }
-  const b = new SingleBar({ format: `${label} {stage} |{bar}| {percentage}% | ETA {eta_formatted}`, stream: process.stderr, hideCursor: true, clearOnComplete: true });
-  let started = false;
-  let stage = '';
+  const p = progress(label, { perStage: true });
+  const unit: Record<string, string> = { eval: 'windows', solve: 'maps' };
   return {
-    update(p) {
-      if (!started || p.stage !== stage) {
-        if (started) b.stop();
-        b.start(Math.max(1, p.total), p.done, { stage: p.stage });
-        started = true;
-        stage = p.stage;
-      } else b.update(p.done, { stage: p.stage });
-    },
-    stop() {
-      if (started) b.stop();
-    },
+    update: (x) => p.update({ fraction: x.done / Math.max(1, x.total), done: x.done, total: x.total, unit: unit[x.stage] ?? 'tokens', stage: x.stage }),
+    stop: () => p.stop(),
   };
 }
 
 function files(pos: string[], what: string): string[] {
   if (pos.length === 0) throw new CliError(EXIT.USAGE, `${what} needs at least one text FILE`);
-  for (const f of pos) if (!existsSync(f)) throw new CliError(EXIT.USAGE, `cannot read ${f}: no such file`);
+  for (const f of pos) readCheckedText(f); // missing: exit 2; empty, binary: exit 3, before any work
   return pos;
 }
 
 export function formatEval(r: EvalReport): string {
   const pct = (x: number | null) => (x === null ? '   -  ' : `${(100 * x).toFixed(1).padStart(5)}%`);
-  const lines = [`precision@1 of the future-token probes (${r.tokens} tokens; probes ${r.source})`, ''];
-  lines.push('layer   ' + r.offsets.map((k) => `  t+${k}  `).join(''));
-  r.layers.forEach((l, li) => lines.push(`${String(l).padEnd(8)}` + r.precisionAt1[li].map((p) => ` ${pct(p)}`).join('')));
-  lines.push(`bigram  ` + (r.bigramPrecisionAt1 ? r.bigramPrecisionAt1.map((p) => ` ${pct(p)}`).join('') : '  (the probe file has no bigram table)'));
-  lines.push(`bigram* ` + r.bigramInSamplePrecisionAt1.map((p) => ` ${pct(p)}`).join('') + '   (* fitted on the evaluated text itself)');
-  lines.push('', `model's own next-token accuracy: ${pct(r.modelNextTokenAccuracy)}`);
+  const pp = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(2)}`;
+  const lines = [`precision@1 (%) of the future-token probes: share of positions t whose top-1 guess is the token at t+k (${r.tokens} tokens, ${r.documents} file(s); probes ${r.source})`, ''];
+  lines.push('layer (0 = embeddings)   ' + r.offsets.map((k) => `  t+${k}  `).join(''));
+  r.layers.forEach((l, li) => lines.push(`${String(l).padEnd(25)}` + r.precisionAt1[li].map((p) => ` ${pct(p)}`).join('')));
+  const row = (label: string, xs: number[] | null, none: string, note = '') => lines.push(label.padEnd(25) + (xs ? xs.map((p) => ` ${pct(p)}`).join('') + note : `  (${none})`));
+  row('skip-bigram (train split)', r.skipBigram?.precisionAt1 ?? null, 'the pack has no baselines.json');
+  row('greedy rollout', r.rollout?.precisionAt1 ?? null, 'off', r.rollout ? `   (every ${r.rollout.every}th position: ${r.rollout.positions.join(' / ')})` : '');
+  row('bigram (probe fit text)', r.bigramPrecisionAt1, 'the probe file has no bigram table');
+  row('bigram* (in-sample)', r.bigramInSamplePrecisionAt1, '', '   (* fitted on the evaluated text itself: optimistic)');
+  lines.push('', `model's own next-token accuracy: ${pct(r.modelNextTokenAccuracy)}`, '');
+  lines.push('best probe minus baseline (percentage points, paired 95% interval):');
+  for (const c of r.comparisons) {
+    const ci = c.interval ? `[${pp(c.interval.lo)}, ${pp(c.interval.hi)}]` : '(no interval)';
+    const verdict = c.interval ? (c.interval.hi < 0 ? 'the probe LOSES' : c.interval.lo > 0 ? 'the probe wins' : 'no clear difference') : c.difference < 0 ? 'the probe is behind' : 'the probe is ahead';
+    lines.push(`  t+${c.offset}, layer ${c.layer} vs ${c.baseline}: ${pct(c.probe)} vs ${pct(c.baselinePrecision)}, ${pp(c.difference)} ${ci} on ${c.positions} positions: ${verdict}`);
+  }
+  lines.push(`  (${r.intervalNote})`);
   return lines.join('\n') + '\n';
 }
 
@@ -115,11 +119,11 @@ function readLassoData(file: string, text: string): { X: number[][]; y: number[]
 }
 
 const analyzeOptions: ParseArgsConfig['options'] = {
-  ...common,
+  ...engineCommon, // no --json: these always print JSON
   text: { type: 'string', short: 't' },
   probes: { type: 'string' },
   only: { type: 'string' },
-  target: { type: 'string' },
+  token: { type: 'string' },
   layer: { type: 'string' },
   'attention-layer': { type: 'string' },
   alpha: { type: 'string' },
@@ -138,10 +142,10 @@ async function analyzeText(v: Values, pos: string[]): Promise<string> {
 function analysesOptions(v: Values, only: string[]): NonNullable<ProbeOptions['analyses']> {
   const known = ['futurelens', 'importance', 'geometry'];
   for (const o of only) if (!known.includes(o)) throw new CliError(EXIT.USAGE, `--only: unknown analysis ${JSON.stringify(o)} (known: ${known.join(', ')})`);
-  const target = v.target === undefined ? undefined : intOption(v, 'target', 0, 0);
+  const target = v.token === undefined ? undefined : intOption(v, 'token', 0, 0);
   const layer = v.layer === undefined ? undefined : intOption(v, 'layer', 0, 0);
   const attentionLayer = v['attention-layer'] === undefined ? undefined : intOption(v, 'attention-layer', 0, 0);
-  const alpha = numOption(v, 'alpha');
+  const alpha = numOption(v, 'alpha', 0);
   return {
     futureLens: only.includes('futurelens') ? (typeof v.probes === 'string' ? { probesFile: v.probes } : true) : undefined,
     importance: only.includes('importance') ? { target, layer, alpha, attentionLayer } : undefined,
@@ -291,7 +295,7 @@ export const ANALYSIS_COMMANDS: Record<string, Command> = {
     },
   },
   'eval-probes': {
-    options: { ...common, probes: { type: 'string' }, 'max-tokens': { type: 'string' } },
+    options: { ...common, probes: { type: 'string' }, 'max-tokens': { type: 'string' }, 'rollout-every': { type: 'string' }, baselines: { type: 'string' } },
     allowPositionals: true,
     async run(v, pos, ctx) {
       const texts = files(pos, 'eval-probes');
@@ -302,7 +306,10 @@ export const ANALYSIS_COMMANDS: Record<string, Command> = {
         const path = typeof v.probes === 'string' ? v.probes : engine.pack.files.probes;
         if (!path) throw new CliError(EXIT.BAD_PACK, `model pack ${engine.pack.dir} has no probes; fit some with lm-probe fit-probes and pass --probes FILE`);
         const probes = loadProbes(path, { width: a.width, layers: a.layers, vocabSize: a.vocabSize }, typeof v.probes === 'string' ? undefined : engine.pack.dir);
-        const r = await evalProbes(engine, probes, texts, { maxTokens: intOption(v, 'max-tokens', 20_000, 1), onProgress: (p) => b.update(p), signal: ctx.signal });
+        const bPath = typeof v.baselines === 'string' ? v.baselines : engine.pack.files.baselines;
+        const baselines = bPath ? loadBaselines(bPath, a.vocabSize) : null;
+        const rolloutEvery = intOption(v, 'rollout-every', 8, 0);
+        const r = await evalProbes(engine, probes, texts, { maxTokens: intOption(v, 'max-tokens', 20_000, 1), baselines, rolloutEvery, onProgress: (p) => b.update(p), signal: ctx.signal });
         b.stop();
         await write(v.json ? JSON.stringify(r, null, 1) + '\n' : formatEval(r));
       } finally {
@@ -315,7 +322,7 @@ export const ANALYSIS_COMMANDS: Record<string, Command> = {
     options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, alpha: { type: 'string' }, data: { type: 'string' }, tol: { type: 'string' }, 'max-iter': { type: 'string' } },
     allowPositionals: false,
     async run(v) {
-      const alpha = numOption(v, 'alpha');
+      const alpha = numOption(v, 'alpha', 0);
       if (alpha === undefined || alpha < 0) throw new CliError(EXIT.USAGE, 'lasso needs --alpha A (a number >= 0)');
       if (typeof v.data !== 'string') throw new CliError(EXIT.USAGE, 'lasso needs --data FILE (JSON {"X": [[...]], "y": [...]}; - for standard input)');
       const text = v.data === '-' ? await readStdin() : readTextFile(v.data);
@@ -337,7 +344,7 @@ export const ANALYSIS_COMMANDS: Record<string, Command> = {
       const repeat = intOption(v, 'repeat', 3, 1);
       const engine = await Engine.open(v.model as string | undefined, engineOptions(v));
       try {
-        let source = pos.length ? pos.map((f) => readTextFile(f)).join('\n') : '';
+        let source = pos.length ? pos.map((f) => readCheckedText(f)).join('\n') : '';
         if (!source) throw new CliError(EXIT.USAGE, 'bench-analyses needs a text FILE with at least --tokens tokens');
         const enc = engine.tokenize(source);
         if (enc.ids.length < n) throw new CliError(EXIT.USAGE, `the text has ${enc.ids.length} tokens, fewer than --tokens ${n}`);

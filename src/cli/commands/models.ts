@@ -4,8 +4,12 @@
 import { describeLine, discoverModels } from '../../engine/models/discover';
 import { write, type Command } from '../options';
 
-export const MODELS_USAGE = `models options (lm-probe models [--json] [FOLDER...]):
-  FOLDER...          also look for packs, pairs and Hugging Face folders under these (4 levels deep)
+export const MODELS_USAGE = `
+Finding models:
+  lm-probe models [--json] [FOLDER...]
+      what --model can name on this machine: the bundled pack, the packs, pairs and Hugging Face
+      folders under each FOLDER (4 levels deep) and in the local Hugging Face cache, with
+      architecture, parameters and size (headers only; nothing is downloaded)
 `;
 
 export const MODELS_COMMAND: Command = {

@@ -12,7 +12,6 @@ import { createHash } from 'node:crypto';
 import { accessSync, closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { SingleBar } from 'cli-progress';
 import { Engine } from '../../engine/engine';
 import type { LoadedPack } from '../../engine/pack';
 import { BigramCounter, fitKeys, solveFit, type FitAccumulation, type FitSettings } from '../../engine/analysis/futureLens';
@@ -20,6 +19,7 @@ import { writeProbes } from '../../engine/analysis/probes';
 import { RidgeStats } from '../../engine/analysis/ridge';
 import { corpusReport, formatCorpus, scoreCorpus, type CorpusDoc, type CorpusDocScore } from '../corpus';
 import { CliError, EXIT, readTextFile } from '../io';
+import { progress } from '../progress';
 import { common, engineOptions, fileSize, intOption, reportFallbacks, write, type Command, type Ctx, type Values } from '../options';
 
 export const SHARD_FORMAT = 'lm-probe-shard';
@@ -401,17 +401,14 @@ export async function corpusShard(v: Values, pos: string[], ctx: Ctx): Promise<v
   }
   const docs: CorpusDoc[] = mine.map((i) => ({ file: pos[i], text: () => readTextFile(pos[i]), size: fileSize(pos[i]) }));
   const engine = await Engine.open(v.model as string | undefined, engineOptions(v));
-  const bar = process.stderr.isTTY
-    ? new SingleBar({ format: `shard ${spec.index}/${spec.count} |{bar}| {percentage}% | ETA {eta_formatted}`, stream: process.stderr, hideCursor: true, clearOnComplete: true })
-    : null;
   try {
     reportFallbacks(engine);
-    bar?.start(1000, 0);
+    const bar = progress(`corpus shard ${spec.index}/${spec.count}`);
     let scored;
     try {
-      scored = await scoreCorpus(engine, docs, { signal: ctx.signal, onProgress: (f) => bar?.update(Math.round(f * 1000)) });
+      scored = await scoreCorpus(engine, docs, { signal: ctx.signal, onProgress: (p) => bar.update(p) });
     } finally {
-      bar?.stop();
+      bar.stop();
     }
     const shard: CorpusShard = {
       format: SHARD_FORMAT,

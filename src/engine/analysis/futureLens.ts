@@ -11,6 +11,9 @@ import { batchedAffine, batchedXtY, runHead, top1Logits } from './host';
 import { headTop1 } from './headTop1';
 import type { BigramTable, LoadedProbes, ProbeMapData, ProbesHeader } from './probes';
 import { RidgeStats, heldOutMse, solveRidge } from './ridge';
+import type { LoadedBaselines } from './baselines';
+import { PAIRED_RESAMPLES, PAIRED_SEED, chooseUnits, pairedDifference, type PairedInterval } from './pairedBootstrap';
+import { argmaxRow, greedyRollout } from './rollout';
 
 export const DEFAULT_OFFSETS = [1, 2, 3];
 export const DEFAULT_LAMBDAS = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1];
@@ -621,10 +624,26 @@ export async function accumulateWindow(
 
 // ---- evaluation -------------------------------------------------------------------------------
 
+/** One probe (the best layer for its offset) against one baseline, on the same positions. */
+export interface EvalComparison {
+  offset: number;
+  layer: number;
+  baseline: 'skip-bigram (training split)' | 'greedy rollout' | "bigram (probes' fitting text)";
+  probe: number;
+  baselinePrecision: number;
+  /** probe - baseline, and its paired 95% bootstrap interval (null: too few units, see EvalReport.intervalNote). */
+  difference: number;
+  interval: PairedInterval | null;
+  positions: number;
+}
+
 export interface EvalReport {
   source: string;
   files: string[];
   tokens: number;
+  /** Files with evaluated windows (the bootstrap's documents), and the windows read. */
+  documents: number;
+  windows: number;
   layers: number[];
   offsets: number[];
   /** precisionAt1[layerIndex][offsetIndex]: share of positions t (with a token at t+k) where the probe's top-1 is that token. */
@@ -635,17 +654,42 @@ export interface EvalReport {
   bigramPrecisionAt1: number[] | null;
   /** Same baseline fitted on the evaluated text itself (in-sample, an optimistic bound). */
   bigramInSamplePrecisionAt1: number[];
+  /** The pack's skip-bigram of the model's whole training split (baselines.json), per offset; null without one. */
+  skipBigram: { precisionAt1: number[]; countedOnTokens: number; source: string } | null;
+  /** The model's greedy rollout, on every `every`-th position (precisionAt1 and positions per offset); null when off. */
+  rollout: { precisionAt1: number[]; positions: number[]; every: number } | null;
   /** argmax of the model's logits at t equals token t+1, over the k = 1 positions. */
   modelNextTokenAccuracy: number;
   best: { offset: number; layer: number; precisionAt1: number; bigram: number | null }[];
+  /** The best probe of each offset against each baseline, with paired bootstrap intervals. */
+  comparisons: EvalComparison[];
+  /** Why some interval is missing, or over what it resamples. */
+  intervalNote: string;
 }
 
-export async function evalProbes(
-  engine: AnalysisEngine,
-  probes: LoadedProbes,
-  files: string[],
-  opts: { maxTokens?: number; onProgress?: (p: Progress) => void; signal?: AbortSignal } = {},
-): Promise<EvalReport> {
+export interface EvalOptions {
+  maxTokens?: number;
+  /** The training-split skip-bigram (the pack's baselines.json), or null. */
+  baselines?: LoadedBaselines | null;
+  /** Greedy rollout on every n-th position (0: none). Default 8. */
+  rolloutEvery?: number;
+  onProgress?: (p: Progress) => void;
+  signal?: AbortSignal;
+}
+
+/** Counts of one bootstrap unit (a document or a window). */
+interface EvalUnit {
+  pos: number[];
+  hits: number[];
+  bg: number[];
+  sb: number[];
+  roPos: number[];
+  roHits: number[];
+  /** Probe hits [key] at the rollout's positions. */
+  roProbe: number[];
+}
+
+export async function evalProbes(engine: AnalysisEngine, probes: LoadedProbes, files: string[], opts: EvalOptions = {}): Promise<EvalReport> {
   const m = engine.pack.manifest;
   const W = m.contextLength - 1;
   const V = m.architecture.vocabSize;
@@ -653,6 +697,7 @@ export async function evalProbes(
   const offsets = probes.header.offsets;
   const K = Math.max(...offsets);
   const maxTokens = opts.maxTokens ?? 20_000;
+  const every = opts.rolloutEvery ?? 8;
   const keys = layers.flatMap((layer) => offsets.map((offset) => ({ layer, offset })));
   // Gather the evaluated windows first (bounded by maxTokens) so the in-sample bigram can be fitted.
   const chunks = sampleEvalWindows(engine, files, maxTokens, W, K);
@@ -662,62 +707,115 @@ export async function evalProbes(
   for (const c of chunks) for (const [s, len] of c.windows) inSample.add(c.ids, s, s + len);
   const inTable = inSample.table();
   const fitTable = probes.header.bigram;
+  const sbTable = opts.baselines?.skipBigram ?? null;
+  const sbIndex = offsets.map((k) => sbTable?.offsets.indexOf(k) ?? -1);
 
-  const hits = keys.map(() => 0);
-  const pos = offsets.map(() => 0);
-  const bgHits = offsets.map(() => 0);
+  const newUnit = (): EvalUnit => ({
+    pos: offsets.map(() => 0),
+    hits: keys.map(() => 0),
+    bg: offsets.map(() => 0),
+    sb: offsets.map(() => 0),
+    roPos: offsets.map(() => 0),
+    roHits: offsets.map(() => 0),
+    roProbe: keys.map(() => 0),
+  });
+  const byFile = new Map<number, EvalUnit>();
+  const byWindow: EvalUnit[] = [];
   const bgInHits = offsets.map(() => 0);
   let modelHits = 0;
+  let counter = 0;
   const nWindows = chunks.reduce((a, c) => a + c.windows.length, 0);
   let done = 0;
-  for (const { ids, windows: chosen } of chunks) {
+  for (const { ids, windows: chosen, file } of chunks) {
+    let doc = byFile.get(file);
+    if (!doc) byFile.set(file, (doc = newUnit()));
     for (const [s, len] of chosen) {
       checkCancel(opts.signal);
+      const win = newUnit();
+      const both = [doc, win];
+      const add = (field: 'pos' | 'bg' | 'sb' | 'roPos' | 'roHits' | 'hits' | 'roProbe', i: number) => {
+        for (const u of both) u[field][i]++;
+      };
       const out = await engine.run('forward', ids.slice(s, s + len));
       const dec = await decodeWindow(engine, probes, out, keys);
       for (let t = 0; t < len; t++) {
         const abs = s + t;
+        const first = argmaxRow(out.logits, V, t);
+        const rolled = every > 0 && counter++ % every === 0 && abs + 1 < ids.length ? await greedyRollout(engine, ids.slice(s, abs + 1), first, K, W, V) : null;
         offsets.forEach((k, oi) => {
           if (abs + k >= ids.length) return;
           const actual = ids[abs + k];
-          pos[oi]++;
-          if (fitTable && bigramPredict(fitTable, oi, ids[abs]) === actual) bgHits[oi]++;
+          add('pos', oi);
+          if (fitTable && bigramPredict(fitTable, oi, ids[abs]) === actual) add('bg', oi);
+          if (sbTable && sbIndex[oi] >= 0 && bigramPredict(sbTable, sbIndex[oi], ids[abs]) === actual) add('sb', oi);
           if (bigramPredict(inTable, oi, ids[abs]) === actual) bgInHits[oi]++;
-          if (k === 1) {
-            let best = 0;
-            for (let v = 1; v < V; v++) if (out.logits[t * V + v] > out.logits[t * V + best]) best = v;
-            if (best === actual) modelHits++;
+          if (k === 1 && first === actual) modelHits++;
+          if (rolled) {
+            add('roPos', oi);
+            if (rolled[k - 1] === actual) add('roHits', oi);
           }
         });
         keys.forEach((key, i) => {
           const k = key.offset;
-          if (abs + k < ids.length && dec.ids[i][t] === ids[abs + k]) hits[i]++;
+          if (abs + k >= ids.length || dec.ids[i][t] !== ids[abs + k]) return;
+          add('hits', i);
+          if (rolled) add('roProbe', i);
         });
       }
+      byWindow.push(win);
       opts.onProgress?.({ done: ++done, total: nWindows, stage: 'eval' });
     }
   }
-  const oiOf = (k: number) => offsets.indexOf(k);
-  const precisionAt1 = layers.map((_, li) => offsets.map((k, oi) => hits[li * offsets.length + oi] / Math.max(1, pos[oiOf(k)])));
+  const docs = [...byFile.values()];
+  const sum = (f: (u: EvalUnit) => number) => docs.reduce((a, u) => a + f(u), 0);
+  const pos = offsets.map((_, oi) => sum((u) => u.pos[oi]));
+  const rate = (h: number, n: number) => h / Math.max(1, n);
+  const precisionAt1 = layers.map((_, li) => offsets.map((_k, oi) => rate(sum((u) => u.hits[li * offsets.length + oi]), pos[oi])));
+  const bigramPrecisionAt1 = fitTable ? offsets.map((_, oi) => rate(sum((u) => u.bg[oi]), pos[oi])) : null;
   const best = offsets.map((k, oi) => {
     let bl = 0;
     layers.forEach((_, li) => {
       if (precisionAt1[li][oi] > precisionAt1[bl][oi]) bl = li;
     });
-    return { offset: k, layer: layers[bl], precisionAt1: precisionAt1[bl][oi], bigram: fitTable ? bgHits[oi] / Math.max(1, pos[oi]) : null };
+    return { offset: k, layer: layers[bl], li: bl, precisionAt1: precisionAt1[bl][oi], bigram: bigramPrecisionAt1 ? bigramPrecisionAt1[oi] : null };
   });
+  const units = chooseUnits(docs, byWindow);
+  const comparisons: EvalComparison[] = [];
+  const compare = (oi: number, baseline: EvalComparison['baseline'], a: (u: EvalUnit) => number, b: (u: EvalUnit) => number, n: (u: EvalUnit) => number) => {
+    const N = sum(n);
+    if (N === 0) return;
+    const probe = rate(sum(a), N);
+    const base = rate(sum(b), N);
+    const interval = units.units ? pairedDifference(units.units.map((u) => ({ positions: n(u), a: a(u), b: b(u) })), units.unit) : null;
+    comparisons.push({ offset: offsets[oi], layer: best[oi].layer, baseline, probe, baselinePrecision: base, difference: probe - base, interval, positions: N });
+  };
+  offsets.forEach((_k, oi) => {
+    const key = best[oi].li * offsets.length + oi;
+    if (sbTable && sbIndex[oi] >= 0) compare(oi, 'skip-bigram (training split)', (u) => u.hits[key], (u) => u.sb[oi], (u) => u.pos[oi]);
+    if (every > 0) compare(oi, 'greedy rollout', (u) => u.roProbe[key], (u) => u.roHits[oi], (u) => u.roPos[oi]);
+    if (fitTable) compare(oi, "bigram (probes' fitting text)", (u) => u.hits[key], (u) => u.bg[oi], (u) => u.pos[oi]);
+  });
+  const roPos = offsets.map((_, oi) => sum((u) => u.roPos[oi]));
   return {
     source: probes.path,
     files,
     tokens: total,
+    documents: docs.length,
+    windows: byWindow.length,
     layers,
     offsets,
     precisionAt1,
     positions: pos,
-    bigramPrecisionAt1: fitTable ? bgHits.map((h, oi) => h / Math.max(1, pos[oi])) : null,
-    bigramInSamplePrecisionAt1: bgInHits.map((h, oi) => h / Math.max(1, pos[oi])),
-    modelNextTokenAccuracy: modelHits / Math.max(1, pos[oiOf(1)] ?? 0),
-    best,
+    bigramPrecisionAt1,
+    bigramInSamplePrecisionAt1: bgInHits.map((h, oi) => rate(h, pos[oi])),
+    skipBigram: sbTable && opts.baselines ? { precisionAt1: offsets.map((_, oi) => rate(sum((u) => u.sb[oi]), pos[oi])), countedOnTokens: opts.baselines.countedOn.tokens, source: opts.baselines.path } : null,
+    rollout: every > 0 ? { precisionAt1: offsets.map((_, oi) => rate(sum((u) => u.roHits[oi]), roPos[oi])), positions: roPos, every } : null,
+    modelNextTokenAccuracy: rate(modelHits, pos[offsets.indexOf(1)] ?? 0),
+    best: best.map(({ offset, layer, precisionAt1: p, bigram }) => ({ offset, layer, precisionAt1: p, bigram })),
+    comparisons,
+    intervalNote: units.units
+      ? `paired percentile bootstrap over ${units.units.length} ${units.unit}${units.unit === 'windows' ? ` (blocks of at most ${W} consecutive tokens: fewer than 10 documents)` : ''}, ${PAIRED_RESAMPLES} resamples, seed ${PAIRED_SEED}; the best layer is chosen on the same text`
+      : units.why,
   };
 }
 
@@ -743,21 +841,21 @@ export function sampleEvalWindows(
   maxTokens: number,
   W: number,
   K: number,
-): { ids: number[]; windows: [number, number][] }[] {
+): { ids: number[]; windows: [number, number][]; file: number }[] {
   const totalBytes = fileBytes(files);
   const chunkShare = Math.min(1, (16 * maxTokens) / Math.max(1, totalBytes));
   const estChunks = Math.max(1, Math.ceil(totalBytes / CHUNK_CHARS));
-  const all: { ids: number[]; windows: [number, number][] }[] = [];
+  const all: { ids: number[]; windows: [number, number][]; file: number }[] = [];
   let piece = 0;
   let tokens = 0;
-  for (const f of files) {
+  for (const [file, f] of files.entries()) {
     for (const chunk of textChunks(readText(f))) {
       const take = evenPick(piece++, Math.max(chunkShare, 1 / estChunks));
       if (!take) continue;
       const ids = engine.tokenize(chunk).ids;
       if (ids.length < K + 1) continue;
       const windows = windowsOf(ids.length, W, 1);
-      all.push({ ids, windows });
+      all.push({ ids, windows, file });
       tokens += ids.length;
     }
   }
@@ -765,7 +863,7 @@ export function sampleEvalWindows(
   const share = maxTokens / tokens;
   let i = 0;
   let used = 0;
-  const out: { ids: number[]; windows: [number, number][] }[] = [];
+  const out: { ids: number[]; windows: [number, number][]; file: number }[] = [];
   for (const c of all) {
     const windows: [number, number][] = [];
     for (const [s, len] of c.windows) {
@@ -775,7 +873,7 @@ export function sampleEvalWindows(
         used += n;
       }
     }
-    if (windows.length) out.push({ ids: c.ids, windows });
+    if (windows.length) out.push({ ids: c.ids, windows, file: c.file });
   }
   return out;
 }

@@ -6,7 +6,12 @@
 // overlap of their top-k sets.
 import { GramLasso, designFromColumns, logAlphas } from './lasso';
 
-/** Mean over heads of attentions [L, H, T, T] at query row `target`, keys 0..target-1, per layer. */
+/**
+ * Mean over heads of attentions [L, H, T, T] at query row `target`, keys 0..target-1, per layer,
+ * renormalized to sum 1 over those keys: the BOS column (removed by engine.run) and the target's
+ * attention to itself often hold most of the mass, which would otherwise make every row's scale
+ * depend on how much of it they took.
+ */
 export function attentionRows(att: Float32Array, L: number, H: number, T: number, target: number): number[][] {
   const out: number[][] = [];
   for (let l = 0; l < L; l++) {
@@ -15,9 +20,24 @@ export function attentionRows(att: Float32Array, L: number, H: number, T: number
       const b = ((l * H + h) * T + target) * T;
       for (let j = 0; j < target; j++) row[j] += att[b + j] / H;
     }
+    const sum = row.reduce((a, x) => a + x, 0);
+    if (sum > 0) for (let j = 0; j < target; j++) row[j] /= sum;
     out.push(row);
   }
   return out;
+}
+
+/** Each state centered and scaled to unit variance over its D coordinates (a constant state stays 0). */
+export function standardizeStates(states: Float64Array[]): Float64Array[] {
+  return states.map((s) => {
+    const D = s.length;
+    let m = 0;
+    for (const x of s) m += x / D;
+    let v = 0;
+    for (const x of s) v += (x - m) ** 2 / D;
+    const inv = v > 0 ? 1 / Math.sqrt(v) : 0;
+    return s.map((x) => (x - m) * inv);
+  });
 }
 
 /** Average ranks (ties share the mean of their ranks), 1-based. */
@@ -89,6 +109,37 @@ export interface ImportanceInput {
   k?: number;
   /** Row-major Gram matrix of `states` (size x size, size > target), when already made. */
   gram?: { data: Float64Array; size: number };
+  /** Token ids of the window (for the earlier-copy reference), when known. */
+  ids?: number[];
+}
+
+export type ImportanceReference = NonNullable<import('../schema').ImportanceResult['reference']>;
+
+/**
+ * Chance and reference levels of the agreement: random rankings (expected top-k overlap given how
+ * many positive values each side has; the |rho| that 95% of random rankings stay below, normal
+ * approximation 1.96 / sqrt(n - 1)), a recency ranking (later tokens first) against |coef|,
+ * attention against recency, and whether the Lasso's top token is an earlier copy of the target.
+ */
+export function importanceReference(att: number[] | null, absCoef: number[], k: number, ids?: number[], target?: number): ImportanceReference {
+  const n = absCoef.length;
+  const recency = absCoef.map((_, j) => j + 1);
+  const positives = (v: number[]) => Math.min(k, v.filter((x) => x > 0).length);
+  const chanceTopKOverlap = att && n > 0 && k > 0 ? (positives(att) * positives(absCoef)) / n / k : 0;
+  let top = -1;
+  absCoef.forEach((x, j) => {
+    if (x > 0 && (top < 0 || x > absCoef[top])) top = j;
+  });
+  const tid = ids && target !== undefined ? ids[target] : undefined;
+  const earlierCopies = tid === undefined ? 0 : ids!.slice(0, n).filter((id) => id === tid).length;
+  return {
+    chanceTopKOverlap,
+    chanceSpearman95: n >= 3 ? 1.96 / Math.sqrt(n - 1) : null,
+    recency: { spearman: spearman(recency, absCoef), topKOverlap: topKOverlap(recency, absCoef, k) },
+    attentionVsRecency: att ? spearman(att, recency) : null,
+    earlierCopies,
+    lassoTopIsCopy: top < 0 || tid === undefined ? null : ids![top] === tid,
+  };
 }
 
 export interface ImportanceCore {
@@ -98,6 +149,7 @@ export interface ImportanceCore {
   iterations: number;
   path: { alpha: number; coef: number[] }[];
   agreement: { spearman: number | null; topKOverlap: number; k: number };
+  reference: ImportanceReference;
 }
 
 /** Lasso tolerance for the panel: tight enough that the coefficients are the optimum to ~1e-8. */
@@ -147,5 +199,6 @@ export function importanceCore(inp: ImportanceInput): ImportanceCore {
       topKOverlap: att ? topKOverlap(att, absCoef, k) : 0,
       k,
     },
+    reference: importanceReference(att, absCoef, k, inp.ids, target),
   };
 }

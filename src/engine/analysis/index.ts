@@ -7,9 +7,13 @@ import { ProbeError, isProbeError } from '../errors';
 import type { ProbeOptions } from '../api';
 import type { Analyses, FutureGuess, FutureLensResult, ProbeResult } from '../schema';
 import { bigramPredict, decodeWindow } from './futureLens';
+import { argmaxRow as argmax } from './rollout';
 import type { AnalysisEngine, RunOutputLike } from './host';
 import { attentionRows } from './importance';
 import { loadProbes, type LoadedProbes } from './probes';
+import { loadBaselines, type LoadedBaselines } from './baselines';
+import { REFERENCE_NAME, REFERENCE_TEXT } from './referenceText';
+import { greedyRollout, rolloutPositions } from './rollout';
 import type { StateJob } from './stateAnalyses';
 import { runStateJobOffThread } from './stateThread';
 
@@ -46,12 +50,55 @@ function probesFor(engine: AnalysisEngine, file: string | undefined): LoadedProb
   return probes;
 }
 
-/** The analysed window: at most W tokens, the last window of the text that contains the target. */
+/**
+ * The analysed window: the whole text when it fits (at most W tokens), else W tokens centred on the
+ * target, moved to stay inside the text (so the last token's window is the text's last W tokens).
+ */
 export function analysisWindow(n: number, W: number, target: number): { start: number; end: number } {
   if (n <= W) return { start: 0, end: n };
-  const start = Math.max(0, Math.min(n - W, target + 1 - W));
+  const start = Math.max(0, Math.min(n - W, target - Math.floor(W / 2)));
   return { start, end: start + W };
 }
+
+/** 1-based line numbers of the first and last token of [start, end) in the probed text. */
+function linesOf(result: ProbeResult, win: { start: number; end: number }): { firstLine: number; lastLine: number } | null {
+  const a = result.tokens[win.start];
+  const b = result.tokens[win.end - 1];
+  if (!a || !b || typeof a.start !== 'number') return null;
+  let line = 1;
+  let firstLine = 1;
+  for (let i = 0; i < b.start && i < result.text.length; i++) {
+    if (i === a.start) firstLine = line;
+    if (result.text.charCodeAt(i) === 10) line++;
+  }
+  if (a.start >= b.start) firstLine = line;
+  return { firstLine, lastLine: line };
+}
+
+/** The reference text's states ([L + 1, T, D], T <= W), run once per engine. */
+const references = new WeakMap<object, Promise<{ hidden: Float32Array; T: number; text: string } | null>>();
+
+function referenceStates(engine: AnalysisEngine, W: number): Promise<{ hidden: Float32Array; T: number; text: string } | null> {
+  let p = references.get(engine);
+  if (!p) {
+    p = (async () => {
+      const ids = engine.tokenize(REFERENCE_TEXT).ids.slice(0, W);
+      const out = await engine.run('forward', ids);
+      return out.hidden ? { hidden: out.hidden, T: out.dims.T, text: REFERENCE_NAME } : null;
+    })();
+    p.catch(() => references.delete(engine));
+    references.set(engine, p);
+  }
+  return p;
+}
+
+function baselinesFor(engine: AnalysisEngine): LoadedBaselines | null {
+  const file = engine.pack.files.baselines;
+  return file ? loadBaselines(file, engine.pack.manifest.architecture.vocabSize) : null;
+}
+
+/** Positions of the window on which the panel's greedy rollout runs (each costs K - 1 passes). */
+export const PANEL_ROLLOUT_POSITIONS = 32;
 
 export async function runAnalyses(engine: AnalysisEngine, result: ProbeResult, opts: ProbeOptions): Promise<Analyses> {
   const t0 = performance.now();
@@ -68,8 +115,8 @@ export async function runAnalyses(engine: AnalysisEngine, result: ProbeResult, o
     target = N - 1;
   }
   const win = analysisWindow(N, W, target);
-  if (N > W) notes.push(`the selection is ${N} tokens, longer than the model's context (${W} after BOS): the analyses read tokens ${win.start}..${win.end - 1}, the last window that contains the target token ${target}`);
-  const analyses: Analyses = { window: win, ms: 0 };
+  if (N > W) notes.push(`the selection is ${N} tokens, longer than the model's context (${W} after BOS): the analyses read tokens ${win.start}..${win.end - 1}, the window around the target token ${target}`);
+  const analyses: Analyses = { window: { ...win, total: N, ...(linesOf(result, win) ?? {}) }, ms: 0 };
   const ids = result.tokens.slice(win.start, win.end).map((t) => t.id);
   const t1 = performance.now();
   const out = await engine.run('forward', ids);
@@ -79,20 +126,28 @@ export async function runAnalyses(engine: AnalysisEngine, result: ProbeResult, o
   } else {
     // The future-token probes' decoding is ONNX Runtime work on this thread; the other analyses,
     // plain JavaScript on the hidden states, run meanwhile in worker threads (stateThread.ts).
-    const importance = want.importance ? importanceJob(out, win, target, impOpts, notes) : null;
+    const importance = want.importance ? importanceJob(out, win, target, impOpts, ids, notes) : null;
+    const reference = want.geometry ? await referenceStates(engine, W).catch(() => null) : null;
     // Importance and geometry as two jobs, so that two workers run them side by side.
     const job = { hidden: out.hidden, dims: out.dims, window: win, tokenCount: N };
     const jobs = [
       ...(importance ? [runStateJobOffThread({ ...job, importance, geometry: false })] : []),
-      ...(want.geometry ? [runStateJobOffThread({ ...job, importance: null, geometry: true })] : []),
+      ...(want.geometry ? [runStateJobOffThread({ ...job, importance: null, geometry: true, reference })] : []),
     ];
     const states = Promise.all(jobs);
     states.catch(() => undefined);
     if (want.futureLens) {
       const t = performance.now();
       try {
-        const file = typeof want.futureLens === 'object' ? want.futureLens.probesFile : undefined;
-        analyses.futureLens = await futureLensOf(engine, probesFor(engine, file), out, result, win);
+        const o = typeof want.futureLens === 'object' ? want.futureLens : {};
+        let baselines: LoadedBaselines | null = null;
+        try {
+          baselines = baselinesFor(engine);
+        } catch (e) {
+          if (!isProbeError(e)) throw e;
+          notes.push(`skip-bigram baseline: ${e.message}`);
+        }
+        analyses.futureLens = await futureLensOf(engine, probesFor(engine, o.probesFile), out, result, win, baselines, o.rolloutPositions ?? PANEL_ROLLOUT_POSITIONS);
       } catch (e) {
         if (!isProbeError(e)) throw e;
         notes.push(`future-token probes: ${e.message}`);
@@ -119,6 +174,8 @@ async function futureLensOf(
   out: RunOutputLike,
   result: ProbeResult,
   win: { start: number; end: number },
+  baselines: LoadedBaselines | null,
+  rolloutMax: number,
 ): Promise<FutureLensResult> {
   const layers = probes.header.layers;
   const offsets = probes.header.offsets;
@@ -130,6 +187,9 @@ async function futureLensOf(
   const positions = offsets.map(() => 0);
   const bg = probes.header.bigram;
   const bgHits = offsets.map(() => 0);
+  const sb = baselines?.skipBigram ?? null;
+  const sbIndex = offsets.map((k) => sb?.offsets.indexOf(k) ?? -1);
+  const sbHits = offsets.map(() => 0);
   const texts = new Map<number, string>();
   const text = (id: number) => {
     let s = texts.get(id);
@@ -143,6 +203,7 @@ async function futureLensOf(
       if (abs + k < N) {
         positions[oi]++;
         if (bg && bigramPredict(bg, oi, result.tokens[abs].id) === result.tokens[abs + k].id) bgHits[oi]++;
+        if (sb && sbIndex[oi] >= 0 && bigramPredict(sb, sbIndex[oi], result.tokens[abs].id) === result.tokens[abs + k].id) sbHits[oi]++;
       }
     });
     cells[abs] = layers.map((_, li) =>
@@ -155,6 +216,36 @@ async function futureLensOf(
       }),
     );
   }
+  // The greedy rollout on a few positions spread through the window (K - 1 passes each).
+  const K = Math.max(...offsets);
+  const V = engine.pack.manifest.architecture.vocabSize;
+  const ids = result.tokens.map((t) => t.id);
+  const ro = rolloutPositions(T, rolloutMax).filter((t) => win.start + t + 1 < N);
+  let rollout: FutureLensResult['rollout'] = null;
+  if (ro.length) {
+    const counted = offsets.map(() => 0);
+    const roHits = offsets.map(() => 0);
+    const probeHits = keys.map(() => 0);
+    for (const t of ro) {
+      const abs = win.start + t;
+      const first = argmax(out.logits, V, t);
+      const guesses = await greedyRollout(engine, ids.slice(win.start, abs + 1), first, K, T, V);
+      offsets.forEach((k, oi) => {
+        if (abs + k >= N) return;
+        counted[oi]++;
+        if (guesses[k - 1] === ids[abs + k]) roHits[oi]++;
+        layers.forEach((_, li) => {
+          if (cells[abs]![li][oi].hit) probeHits[li * offsets.length + oi]++;
+        });
+      });
+    }
+    rollout = {
+      positions: ro.map((t) => win.start + t),
+      counted,
+      precisionAt1: roHits.map((h, oi) => h / Math.max(1, counted[oi])),
+      probePrecisionAt1: layers.map((_, li) => offsets.map((_k, oi) => probeHits[li * offsets.length + oi] / Math.max(1, counted[oi]))),
+    };
+  }
   return {
     offsets,
     layers,
@@ -162,6 +253,8 @@ async function futureLensOf(
     precisionAt1: layers.map((_, li) => offsets.map((_k, oi) => hits[li * offsets.length + oi] / Math.max(1, positions[oi]))),
     positions,
     bigramPrecisionAt1: bg ? bgHits.map((h, oi) => h / Math.max(1, positions[oi])) : null,
+    skipBigramPrecisionAt1: sb ? sbHits.map((h, oi) => h / Math.max(1, positions[oi])) : null,
+    rollout,
     source: probes.path,
   };
 }
@@ -171,7 +264,8 @@ function importanceJob(
   out: RunOutputLike,
   win: { start: number },
   target: number,
-  o: { layer?: number; alpha?: number; attentionLayer?: number },
+  o: { layer?: number; alpha?: number; attentionLayer?: number; standardize?: boolean },
+  ids: number[],
   notes: string[],
 ): StateJob['importance'] {
   const { T, L, H } = out.dims;
@@ -184,5 +278,5 @@ function importanceJob(
   if (o.alpha !== undefined && !(o.alpha >= 0)) throw new ProbeError('BAD_ARGUMENT', `importance: alpha must be >= 0, got ${o.alpha}`);
   const attention = out.attentions ? attentionRows(out.attentions, L, H, T, target - win.start) : null;
   if (!attention) notes.push('the model pack has no attentions: importance shows the Lasso only');
-  return { target, layer, attentionLayer, alpha: o.alpha, attention };
+  return { target, layer, attentionLayer, alpha: o.alpha, standardize: o.standardize, attention, ids };
 }

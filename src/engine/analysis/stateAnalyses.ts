@@ -4,7 +4,7 @@
 // thread decodes the future-token probes, and falls back to calling runStateJob here.
 import type { GeometryResult, ImportanceResult } from '../schema';
 import { matrixEntropy } from './geometry';
-import { importanceCore } from './importance';
+import { importanceCore, standardizeStates } from './importance';
 import { informationGainOfUnitRows } from './infoGain';
 import { gramOfRows, rowsOf } from './linalg';
 
@@ -24,10 +24,15 @@ export interface StateJob {
     layer: number;
     attentionLayer: number;
     alpha?: number;
+    standardize?: boolean;
     /** attentionRows() of the target, per block, or null when the pack has no attentions. */
     attention: number[][] | null;
+    /** Token ids of the window. */
+    ids: number[];
   } | null;
   geometry: boolean;
+  /** Hidden states [L + 1, Tref, D] of the reference text's first Tref tokens, for the geometry's reference values. */
+  reference?: { hidden: Float32Array; T: number; text: string } | null;
 }
 
 export interface StateResult {
@@ -61,11 +66,13 @@ function importanceOf(job: StateJob, o: NonNullable<StateJob['importance']>): Im
   const { T } = job.dims;
   const { start } = job.window;
   const t = o.target - start;
-  const states = layerRows(job, o.layer);
+  const raw = layerRows(job, o.layer);
   // One Gram matrix of the window's states serves the Lasso (its first t + 1 rows and columns) and
-  // the information gain (scaled to unit rows).
-  const gram = gramOfRows(states, true);
-  const core = importanceCore({ states, target: t, attention: o.attention, attentionLayer: o.attentionLayer, alpha: o.alpha, gram: { data: gram, size: T } });
+  // the information gain (scaled to unit rows); standardized states need one of their own.
+  const gram = gramOfRows(raw, true);
+  const states = o.standardize ? standardizeStates(raw) : raw;
+  const lassoGram = o.standardize ? gramOfRows(states, true) : gram;
+  const core = importanceCore({ states, target: t, attention: o.attention, attentionLayer: o.attentionLayer, alpha: o.alpha, gram: { data: lassoGram, size: T }, ids: o.ids });
   const pad = <V>(local: V[], len: number): (V | null)[] => {
     const a: (V | null)[] = new Array(len).fill(null);
     local.forEach((v, j) => (a[start + j] = v));
@@ -82,13 +89,16 @@ function importanceOf(job: StateJob, o: NonNullable<StateJob['importance']>): Im
     lasso: pad(core.lasso, o.target),
     path: core.path,
     agreement: core.agreement,
+    reference: core.reference,
+    standardized: !!o.standardize,
+    attentionRenormalized: true,
     informationGainNats: pad(gain.gainNats, job.tokenCount),
     informationGainLambda: INFO_GAIN_LAMBDA,
   };
 }
 
 function geometryOf(job: StateJob): GeometryResult {
-  const { L, D } = job.dims;
+  const { T, L, D } = job.dims;
   const entropyNats: number[] = [];
   const normalized: number[] = [];
   let tokens = 0;
@@ -98,5 +108,13 @@ function geometryOf(job: StateJob): GeometryResult {
     normalized.push(r.normalized);
     tokens = r.rows;
   }
-  return { entropyNats, normalized, width: D, tokens };
+  const out: GeometryResult = { entropyNats, normalized, width: D, tokens };
+  // The causal model's states of a prefix do not depend on what follows, so the reference text's
+  // first T states are those of a reference of exactly T tokens.
+  const ref = job.reference;
+  if (ref && ref.T >= T && T >= 2) {
+    const rows = (l: number) => rowsOf(ref.hidden, D, l * ref.T, T);
+    out.reference = { normalized: Array.from({ length: L + 1 }, (_, l) => matrixEntropy(rows(l)).normalized), tokens: T, text: ref.text };
+  }
+  return out;
 }

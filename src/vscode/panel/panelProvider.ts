@@ -87,7 +87,7 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
         tokens: r.tokens.map((t) => ({ ...t, forward: { ...t.forward, top: [] }, backward: t.backward ? { ...t.backward, top: [] } : null })),
       };
     }
-    this.state = { ...this.state, result: r, source, analysesStatus };
+    this.state = { ...this.state, result: r, source, analysesStatus, stale: null };
     this.busyMsg = undefined;
     this.post(this.state);
   }
@@ -111,6 +111,13 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
     else delete result.analyses;
     this.state = { ...this.state, result, analysesStatus: status };
     this.post({ type: 'analyses', status, analyses: next ?? null });
+  }
+
+  /** The result shown no longer matches the editor (its text was edited): dimmed, with this reason, until the next result. */
+  markStale(reason: string): void {
+    if (!this.state.result || this.state.stale === reason) return;
+    this.state = { ...this.state, stale: reason };
+    this.post({ type: 'stale', reason });
   }
 
   setSettings(settings: PanelSettings): void {

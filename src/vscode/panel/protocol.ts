@@ -36,10 +36,15 @@ export type ToWebview =
       source: ResultSource | null;
       settings: PanelSettings;
       analysesStatus: AnalysesStatus;
+      /** Why this result no longer matches the editor's text (it was edited since), if it does not. */
+      stale?: string | null;
     }
+  /** The result shown no longer matches the text: it is dimmed with this reason until the next result. */
+  | { type: 'stale'; reason: string }
   /** The analyses of the shown result arrived (or are being computed again, or failed). */
   | { type: 'analyses'; status: AnalysesStatus; analyses: Analyses | null }
   | { type: 'settings'; settings: PanelSettings }
+  /** A probe runs (the panel marks the result shown as the previous one); progress counts model windows. */
   | { type: 'busy'; message: string; progress?: { done: number; total: number } }
   | { type: 'idle' }
   | { type: 'error'; message: string }
