@@ -3,12 +3,11 @@
 import type { Engine } from '../engine/engine';
 import type { ProgressState } from './progress';
 import { ProbeError, isProbeError } from '../engine/errors';
+import { MIN_UNITS, bootstrapDelta, deltaOf, rng, type DeltaUnit } from '../engine/bootstrap';
 
-export interface CorpusUnit {
-  tokens: number;
-  fwNats: number;
-  bwNats: number;
-}
+/** Token count and nat sums of a document or a block: the bootstrap's unit. */
+export type CorpusUnit = DeltaUnit;
+export { rng, deltaOf, bootstrapDelta };
 
 export interface CorpusReport {
   files: { file: string; tokens: number; forwardMeanNats: number; backwardMeanNats: number | null }[];
@@ -16,7 +15,7 @@ export interface CorpusReport {
   forward: { meanNats: number };
   backward: { meanNats: number } | null;
   delta: number | null;
-  /** Percentile bootstrap interval of delta; null without a backward model or with fewer than 2 units. */
+  /** Percentile bootstrap interval of delta; null without a backward model or with fewer than 10 units (documents, else blocks). */
   deltaCI95: [number, number] | null;
   bootstrap: { unit: 'document' | 'block'; units: number; blockTokens: number | null; resamples: number; seed: number };
   tokensPerSecond: number;
@@ -26,48 +25,7 @@ export interface CorpusReport {
 }
 
 /** Fewest documents for a bootstrap over documents; fewer are resampled as blocks of tokens. */
-export const MIN_DOCS = 10;
-
-/** Deterministic PRNG (mulberry32) so that a report can be reproduced. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export function deltaOf(units: CorpusUnit[]): number {
-  let n = 0;
-  let f = 0;
-  let b = 0;
-  for (const u of units) {
-    n += u.tokens;
-    f += u.fwNats;
-    b += u.bwNats;
-  }
-  const Lf = f / n;
-  const Lb = b / n;
-  return (Lb - Lf) / ((Lb + Lf) / 2);
-}
-
-/** Percentile bootstrap over units (documents, or blocks of tokens within one document). */
-export function bootstrapDelta(units: CorpusUnit[], resamples: number, seed: number): [number, number] | null {
-  if (units.length < 2) return null;
-  const r = rng(seed);
-  const ds: number[] = [];
-  const pick: CorpusUnit[] = new Array(units.length);
-  for (let k = 0; k < resamples; k++) {
-    for (let i = 0; i < units.length; i++) pick[i] = units[Math.floor(r() * units.length)];
-    ds.push(deltaOf(pick));
-  }
-  ds.sort((a, b) => a - b);
-  const q = (p: number) => ds[Math.min(ds.length - 1, Math.max(0, Math.round(p * (ds.length - 1))))];
-  return [q(0.025), q(0.975)];
-}
+export const MIN_DOCS = MIN_UNITS;
 
 /** A document of the corpus: its text, or a reader that gives it when its turn comes (files are read one at a time). */
 export interface CorpusDoc {
@@ -213,7 +171,7 @@ export function formatCorpus(r: CorpusReport): string {
     const unit = r.bootstrap.unit === 'document' ? `${r.bootstrap.units} documents` : `${r.bootstrap.units} blocks of ${r.bootstrap.blockTokens} tokens`;
     const ci = r.deltaCI95
       ? `95% CI [${r.deltaCI95[0].toFixed(5)}, ${r.deltaCI95[1].toFixed(5)}], bootstrap over ${unit}, ${r.bootstrap.resamples} resamples`
-      : 'no interval: fewer than 2 units to resample';
+      : `no interval: ${unit} are fewer than ${MIN_UNITS} units to resample`;
     lines.push(`delta     ${r.delta.toFixed(5)}  (${ci})`);
   }
   lines.push(`speed     ${r.tokensPerSecond.toFixed(0)} tokens/s on ${r.provider} (${r.seconds.toFixed(1)} s, both directions)`);
