@@ -706,9 +706,10 @@ async function editorSideSteps(theme) {
     const before = await windowMarkerLines();
     expect(before.length > 0, 'no window marker to move');
     const text = await hoverTokensUntil((t) => /No analyses for this token/.test(t), 0, 12);
-    expect(/No analyses for this token: they cover tokens \d+–\d+ of \d+/.test(text), `hover: ${text}`);
+    expect(/No analyses for this token: they cover tokens #\d+–#\d+ of \d+/.test(text), `hover: ${text}`);
     const box = await hover().boundingBox();
     log(`  hover ${Math.round(box?.height ?? 0)} px high: ${text.replace(/\s+/g, ' ').slice(0, 260)}`);
+    await sleep(700); // the hover fades in
     await shot(`${pre}02-hover-outside-window`);
     const done = watchAnalyses();
     await hover().locator('a', { hasText: 'Analyse around this token' }).click();
