@@ -154,7 +154,15 @@ export function formatSummary(r: ProbeResult): string[] {
     `forward   ${s.forward.meanNats.toFixed(4)} nats/token (${(s.forward.meanNats / Math.LN2).toFixed(3)} bits)`,
   ];
   if (s.backward) out.push(`backward  ${s.backward.meanNats.toFixed(4)} nats/token (${(s.backward.meanNats / Math.LN2).toFixed(3)} bits)`);
-  if (s.delta !== null) out.push(`delta     ${s.delta.toFixed(5)}  (L_bw - L_fw) / mean(L_bw, L_fw)`);
+  if (s.delta !== null) {
+    out.push(`delta     ${s.delta.toFixed(5)}  (L_bw - L_fw) / mean(L_bw, L_fw); > 0: the backward model finds the text harder`);
+    const ci = s.deltaInterval;
+    out.push(
+      ci
+        ? `          95% CI [${ci.lo.toFixed(5)}, ${ci.hi.toFixed(5)}], bootstrap over ${ci.blocks} blocks of ${ci.blockTokens} tokens, ${ci.resamples} resamples`
+        : `          no interval: ${s.deltaIntervalNote ?? 'too short for an interval'}`,
+    );
+  }
   const fb = r.runtime.fallbacks.length ? ` (fell back from ${r.runtime.fallbacks.map((f) => f.provider).join(', ')})` : '';
   // How a GPU provider was kept or not (the warm-up's timing, RuntimeInfo.choice) ends the line.
   out.push(`runtime   ${r.runtime.provider}${fb}, ${r.runtime.ms.toFixed(0)} ms${r.runtime.choice ? ` · ${r.runtime.choice}` : ''}`);

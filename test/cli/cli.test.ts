@@ -218,3 +218,15 @@ test('probe --json is written as it is computed and equals the engine\'s own Pro
     }
   }
 });
+
+test('probe --summary: delta with its block-bootstrap interval, or why there is none', () => {
+  const long = cli(['probe', '--summary', '--providers', 'cpu', '--model', DEFAULT, join(ROOT, 'docs', 'labs.md')]);
+  assert.equal(long.code, 0, long.stderr);
+  const m = /delta +(-?[\d.]+) .*\n +95% CI \[(-?[\d.]+), (-?[\d.]+)\], bootstrap over (\d+) blocks of (\d+) tokens/.exec(long.stdout);
+  assert.ok(m, long.stdout);
+  assert.ok(Number(m[2]) <= Number(m[1]) && Number(m[1]) <= Number(m[3]), m[0]);
+  assert.ok(Number(m[4]) >= 10);
+  const short = cli(['probe', '--summary', '--providers', 'cpu', '--model', DEFAULT, '--text', 'Hello world']);
+  assert.equal(short.code, 0, short.stderr);
+  assert.match(short.stdout, /no interval: too short for an interval: \d+ tokens?, at least 80 are needed/);
+});
