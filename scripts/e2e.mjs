@@ -132,6 +132,21 @@ function writeSettings(theme) {
   );
 }
 writeSettings('Default Dark Modern');
+/**
+ * Sets (or, with undefined, removes) workspace settings (.vscode/settings.json); VS Code applies the
+ * file's changes. Not the user settings: once the extension has written those (cfg.update), the
+ * remote window here no longer picked up a second outside edit of the file.
+ */
+function patchSettings(patch) {
+  const file = join(ws, '.vscode', 'settings.json');
+  mkdirSync(join(ws, '.vscode'), { recursive: true });
+  const cur = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === undefined) delete cur[k];
+    else cur[k] = v;
+  }
+  writeFileSync(file, JSON.stringify(cur, null, 1));
+}
 // lmProbe.modelPath is machine-overridable: in a remote window (code-server is one) VS Code may stop
 // reading it from the user settings once they change, so also set it where it always applies.
 if (packDir) {
@@ -736,6 +751,21 @@ async function editorSideSteps(theme) {
     await shot(`${pre}05-per-word`);
     await palette('LM Probe: Heatmap: per token');
     await sleep(300);
+  });
+  await step(`${theme}: thresholds from the text's quantiles: the legend says so, and fixed bits come back`, async () => {
+    patchSettings({ 'lmProbe.heatmap.thresholds': 'quantiles' });
+    await until(async () => /quantiles of this text/.test(await panel().locator('#legend').innerText()), 'the legend names the quantiles', 15_000);
+    const legend = (await panel().locator('#legend').innerText()).replace(/\s+/g, ' ');
+    log(`  legend: ${legend}`);
+    expect(!/< 2 bits/.test(legend), `the thresholds are still the fixed bits: ${legend}`);
+    await page.mouse.move(700, 880);
+    await sleep(400);
+    await shot(`${pre}05b-quantile-thresholds`);
+    patchSettings({ 'lmProbe.heatmap.thresholds': undefined });
+    let after = '';
+    await until(async () => /< 2 bits/.test((after = await panel().locator('#legend').innerText())), 'the fixed thresholds are back', 15_000).catch((e) => {
+      throw new Error(`${e.message}; legend: ${after.replace(/\s+/g, ' ')}`);
+    });
   });
   await step(`${theme}: a JavaScript file: the hover is compact and leaves room for the language server's`, async () => {
     await openFile('app.js');

@@ -233,7 +233,9 @@ function renderLegend(r: ProbeResult): void {
   const measure = effectiveMeasure(settings.measure, bw);
   const fallback = measureFallbackNote(settings.measure, bw);
   const b = bucketsOf(measure);
-  const th = settings.thresholds;
+  // Quantiles of the text are not round numbers: one decimal is what a reader can compare.
+  const quantiles = settings.thresholdMode === 'quantiles' && (measure === 'forward' || measure === 'backward');
+  const th = quantiles ? settings.thresholds.map((x) => Math.round(x * 10) / 10) : settings.thresholds;
   const label = (i: number) => {
     if (measure === 'forward' || measure === 'backward') {
       return i === 0 ? `< ${th[0]} bits` : i === b.length - 1 ? `≥ ${th[i - 1]} bits` : `${th[i - 1]}–${th[i]} bits`;
@@ -252,6 +254,9 @@ function renderLegend(r: ProbeResult): void {
   legendEl.replaceChildren(
     h('h2', { title: MEASURE_TITLE[measure] }, `Heatmap: ${MEASURE_LABEL[measure]}`),
     ...(fallback ? [h('p', { class: 'muted note fallback', role: 'note' }, fallback)] : []),
+    ...(quantiles
+      ? [h('p', { class: 'muted note', title: 'lmProbe.heatmap.thresholds is "quantiles": the colours rank the tokens of this text among themselves, so the same colour means different bits on another text.' }, 'Thresholds: the 50 / 75 / 90 / 97.5% quantiles of this text')]
+      : []),
     b.length
       ? h('div', { class: 'legend' }, ...b.map((x, i) => {
           const sw = h('span', { class: 'swatch' });

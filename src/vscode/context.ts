@@ -92,7 +92,7 @@ export class Ctx implements vscode.Disposable {
   panelSettings(): PanelSettings {
     const r = this.store.last?.result;
     const thresholds = r ? this.heatmap.thresholdsOf(r, effectiveMeasure(this.config.measure, hasBackward(r))) : this.config.thresholds;
-    return { measure: this.config.measure, thresholds, colors: this.config.colorOverrides };
+    return { measure: this.config.measure, thresholds, thresholdMode: r ? this.config.thresholdMode : 'fixed', colors: this.config.colorOverrides };
   }
 
   dispose(): void {

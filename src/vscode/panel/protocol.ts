@@ -7,6 +7,8 @@ import type { Measure } from '../heatmap';
 export interface PanelSettings {
   measure: Measure;
   thresholds: number[];
+  /** 'quantiles': the thresholds are quantiles of the shown text (lmProbe.heatmap.thresholds), not fixed bits. */
+  thresholdMode?: 'fixed' | 'quantiles';
   /** Color id without 'lmProbe.' -> CSS color (lmProbe.heatmap.colors). */
   colors: Record<string, string>;
 }
