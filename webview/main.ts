@@ -13,6 +13,7 @@ import { bucketOf, bucketsOf, MEASURES, type Measure } from '../src/vscode/heatm
 import { effectiveMeasure, FORWARD_ONLY, hasBackward, measureFallbackNote } from '../src/vscode/forwardOnly';
 import { modelLine, summaryMetrics, summaryNote, type SummaryMetric } from '../src/vscode/panel/summary';
 import { rankByMeasure } from '../src/vscode/panel/ranking';
+import { visible } from '../src/vscode/text';
 import { MIN_CHART_TOKENS, panRange, zoomRange } from '../src/vscode/panel/series';
 import { registeredAnalyses, windowLabel, windowTitle, type AnalysisContext } from './analyses/index';
 import './analyses/all';
@@ -71,7 +72,6 @@ function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, 
   return el;
 }
 
-const visible = (s: string) => s.replace(/ /g, '·').replace(/\r\n|\n|\r/g, '⏎').replace(/\t/g, '⇥') || '∅';
 const f = (x: number | null | undefined, d = 3) => (x == null || !Number.isFinite(x) ? '–' : x.toFixed(d));
 
 // ---- static layout

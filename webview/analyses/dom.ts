@@ -17,10 +17,6 @@ export function el<K extends keyof HTMLElementTagNameMap>(
   return e;
 }
 
-/** A token's text with whitespace made visible. */
-export function vis(s: string): string {
-  return s.replace(/\n/g, '↵').replace(/\t/g, '⇥').replace(/ /g, '·') || '∅';
-}
 
 const CSS = `
 .an-scroll { overflow: auto; max-height: 360px; border: 1px solid var(--vscode-panel-border, rgba(128,128,128,.3)); }

@@ -2,7 +2,8 @@
 // guesses for t+1..t+3, shaded by probability and marked where they came true; below it, the
 // precision@1 table (layers x offsets) as a heatmap next to the bigram baseline.
 import { MIN_TOKENS, registerAnalysis } from './index';
-import { el, shade, vis } from './dom';
+import { el, shade } from './dom';
+import { visible } from '../../src/vscode/text';
 import type { FutureGuess } from '../../src/engine/schema';
 
 const MAX_ROWS = 400;
@@ -34,7 +35,7 @@ registerAnalysis({
     const guessEl = (i: number, g: FutureGuess, oi: number) => {
       const span = el('span', {
         class: `an-guess${g.hit ? ' hit' : ''}`,
-        text: vis(g.text),
+        text: visible(g.text),
         title: `t+${fl.offsets[oi]}: ${JSON.stringify(g.text)} p=${g.prob.toFixed(3)}${g.hit === true ? ' (came true)' : g.hit === false ? ` (actual: ${JSON.stringify(r.tokens[i + fl.offsets[oi]]?.text ?? '')})` : ' (past the end)'}`,
       });
       span.style.background = shade(c.forward, g.prob);
@@ -61,7 +62,7 @@ registerAnalysis({
         const tds = one
           ? (cell[layer as number] ?? []).map((g, oi) => el('td', {}, guessEl(i, g, oi)))
           : cell.map((guesses) => el('td', {}, el('div', { class: 'an-cell' }, ...guesses.map((g, oi) => guessEl(i, g, oi)))));
-        rows.push(el('tr', {}, el('td', { class: 'tok', text: vis(tok.text), title: `token #${i}: reveal in the editor`, onclick: () => ctx.reveal(i) }), ...tds));
+        rows.push(el('tr', {}, el('td', { class: 'tok', text: visible(tok.text), title: `token #${i}: reveal in the editor`, onclick: () => ctx.reveal(i) }), ...tds));
       }
       scroll.replaceChildren(el('table', { class: `an-grid${one ? ' one' : ''}` }, el('thead', {}, head), el('tbody', {}, ...rows)));
       more.textContent = shown === MAX_ROWS ? `First ${MAX_ROWS} positions shown.` : '';

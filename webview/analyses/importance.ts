@@ -16,7 +16,8 @@ import {
   Tooltip,
 } from 'chart.js';
 import { registerAnalysis } from './index';
-import { el, vis } from './dom';
+import { el } from './dom';
+import { visible } from '../../src/vscode/text';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, LineController, LineElement, PointElement, Tooltip, Legend);
 
@@ -55,7 +56,7 @@ registerAnalysis({
       .slice(0, TOP_BARS)
       .map((x) => x.j)
       .sort((a, b) => a - b);
-    const labels = idx.map((j) => `#${j} ${vis(r.tokens[j].text)}`.slice(0, 14));
+    const labels = idx.map((j) => `#${j} ${visible(r.tokens[j].text)}`.slice(0, 14));
 
     // controls: layer, attention block, alpha slider
     const layerSel = el('select', { title: 'hidden-state layer of the Lasso regression' }, ...Array.from({ length: L + 1 }, (_, l) => el('option', { value: String(l), text: l === 0 ? 'embeddings' : `layer ${l}` })));
@@ -152,7 +153,7 @@ registerAnalysis({
       data: {
         datasets: [
           ...lines.map((x, n) => ({
-            label: `#${x.j} ${vis(r.tokens[x.j].text)}`,
+            label: `#${x.j} ${visible(r.tokens[x.j].text)}`,
             data: imp.path.map((p) => ({ x: Math.log10(p.alpha), y: p.coef[x.j - w.start] ?? 0 })),
             borderColor: palette[n % palette.length],
             backgroundColor: palette[n % palette.length],
@@ -211,7 +212,7 @@ registerAnalysis({
     // token strip (click = new target) and information gain
     const strip = el('div', { class: 'an-strip', title: 'click a token to make it the target' });
     for (let j = w.start; j < w.end; j++) {
-      const s = el('span', { text: vis(r.tokens[j].text), title: `#${j}${imp.informationGainNats[j] != null ? ` · information gain ${imp.informationGainNats[j]!.toFixed(3)} nats` : ''}` });
+      const s = el('span', { text: visible(r.tokens[j].text), title: `#${j}${imp.informationGainNats[j] != null ? ` · information gain ${imp.informationGainNats[j]!.toFixed(3)} nats` : ''}` });
       if (j === imp.target) s.className = 'target';
       s.addEventListener('click', () => ctx.requestAnalysis({ importance: { target: j, layer: imp.layer } }));
       strip.append(s);
@@ -232,7 +233,7 @@ registerAnalysis({
       new Chart(igCanvas, {
         type: 'line',
         data: {
-          labels: igIdx.map((j) => vis(r.tokens[j].text)),
+          labels: igIdx.map((j) => visible(r.tokens[j].text)),
           datasets: [{ label: 'information gain (nats)', data: igIdx.map((j) => imp.informationGainNats[j] ?? null), borderColor: c.green, backgroundColor: c.green, pointRadius: 1, borderWidth: 1 }],
         },
         options: {
