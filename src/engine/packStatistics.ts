@@ -7,6 +7,7 @@ import { onnx } from 'onnx-proto';
 import type { LoadedPack } from './pack';
 import { GraphBuilder } from './hf/onnxGraph';
 import { appendStatistics, STAT_NAMES } from './hf/statistics';
+import { additiveMasks } from './additiveMask';
 
 export interface GraphSources {
   pack: LoadedPack;
@@ -15,15 +16,16 @@ export interface GraphSources {
 }
 
 function appended(file: string, logits: string): Uint8Array | null {
-  const bytes = readFileSync(file);
-  const g = onnx.ModelProto.decode(bytes).graph as onnx.GraphProto | null;
+  const m = onnx.ModelProto.decode(readFileSync(file));
+  const g = m.graph as onnx.GraphProto | null;
   // External weights are found relative to the graph's file, which bytes do not have.
   if (!g || g.initializer.some((t) => t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL)) return null;
   if (!g.output.some((o) => o.name === logits)) return null;
   if (g.input.some((i) => i.name === STAT_NAMES.targetIds || i.name === STAT_NAMES.topK)) return null;
+  additiveMasks(g);
   const b = new GraphBuilder();
   appendStatistics(b, logits);
-  return b.appendTo(bytes);
+  return b.appendTo(m);
 }
 
 /** The graphs to open: with statistics where they can be appended to both directions, else the files. */

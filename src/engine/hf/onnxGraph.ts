@@ -123,8 +123,8 @@ export class GraphBuilder {
   }
 
   /** An existing model with this builder's nodes, constants, inputs and outputs appended to its graph. */
-  appendTo(model: Uint8Array): Uint8Array {
-    const m = onnx.ModelProto.decode(model);
+  appendTo(model: Uint8Array | onnx.ModelProto): Uint8Array {
+    const m = model instanceof Uint8Array ? onnx.ModelProto.decode(model) : model;
     if (!m.graph) throw new Error('the model has no graph');
     const g = m.graph as onnx.GraphProto; // decoded: every repeated field is an array
     g.node.push(...this.nodes.map((n) => onnx.NodeProto.create(n)));
