@@ -18,7 +18,7 @@ function minusInfScalars(g: onnx.GraphProto): Set<string> {
     const v = t ? floatValues(t) : null;
     if (v && v.length === 1 && v[0] === -Infinity) out.add(name);
   };
-  for (const t of g.initializer) check(t.name, t);
+  for (const t of g.initializer as onnx.TensorProto[]) check(t.name, t);
   for (const n of g.node as onnx.NodeProto[]) if (n.opType === 'Constant' && (n.domain ?? '') === '') check(n.output[0], n.attribute.find((a) => a.name === 'value')?.t);
   return out;
 }
