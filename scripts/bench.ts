@@ -553,14 +553,14 @@ async function main() {
   let statsGraphMsPerRow: number | null = null;
   if (inGraphStats) {
     const g = new GraphBuilder();
-    g.input('logits', FLOAT, ['batch', 'seq', info.vocabSize]);
-    appendStatistics(g, 'logits');
-    const session = await ort.InferenceSession.create(g.encode('statistics'), { executionProviders: ['cpu'], graphOptimizationLevel: 'all', logSeverityLevel: 3, extra: { session: { intra_op: { allow_spinning: '0' } } } });
+    g.output(g.input('logits_in', FLOAT, ['batch', 'seq', info.vocabSize]), 'logits', FLOAT, null);
+    const session = await ort.InferenceSession.create(appendStatistics(g.encode('statistics'), { logits: 'logits' }), { executionProviders: ['cpu'], graphOptimizationLevel: 'all', logSeverityLevel: 3, extra: { session: { intra_op: { allow_spinning: '0' } } } });
     const B = Math.min(gp.batch, gp.windows.length);
     const S = gp.windows[0].length;
     const feeds = {
-      logits: new ort.Tensor('float32', randomFloats(B * S * info.vocabSize, 11), [B, S, info.vocabSize]),
-      lm_probe_target_ids: new ort.Tensor('int64', BigInt64Array.from({ length: B * S }, (_, i) => BigInt((i * 7919) % info.vocabSize)), [B, S]),
+      logits_in: new ort.Tensor('float32', randomFloats(B * S * info.vocabSize, 11), [B, S, info.vocabSize]),
+      lm_probe_rows: new ort.Tensor('int64', BigInt64Array.from({ length: B * S }, (_, i) => BigInt(i)), [B * S]),
+      lm_probe_target_ids: new ort.Tensor('int64', BigInt64Array.from({ length: B * S }, (_, i) => BigInt((i * 7919) % info.vocabSize)), [B * S]),
       lm_probe_top_k: new ort.Tensor('int64', BigInt64Array.from([BigInt(Math.max(1, TOP_K))]), [1]),
     };
     const times: number[] = [];
@@ -588,7 +588,8 @@ async function main() {
     const e = engineRuns[k];
     const fl = forwardFlops(arch, plans[k].windows) * (hasBackward ? 2 : 1);
     const total = spreadOf(e.map((x) => x.totalMs));
-    const rows = plans[k].windows.reduce((a, w) => a + w.length, 0) * (hasBackward ? 2 : 1);
+    // the statistics run on the scored rows only: each token once per direction
+    const rows = n * (hasBackward ? 2 : 1);
     const tok = spreadOf(e.map((x) => x.tokenizeMs));
     const fw = splitAvailable ? spreadOf(e.map((x) => x.forwardMs!)) : null;
     const bw = splitAvailable && hasBackward ? spreadOf(e.map((x) => x.backwardMs!)) : null;

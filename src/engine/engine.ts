@@ -4,6 +4,7 @@ import { ProbeError, isProbeError } from './errors';
 import { defaultPackDir, type LoadedPack } from './pack';
 import { openModel } from './modelSource';
 import { graphSources } from './packStatistics';
+import { STAT_INPUTS } from './hf/statistics';
 import { createSession, firstLine, normalizeProviders, ort, packWarmup, type Session } from './runtime';
 import { planWindows, rowStats, type RowStats, type Window } from './surprisal';
 import { PROBE_RESULT_VERSION, type Direction, type ProbeResult, type ProbeSummary, type ProbeToken, type RuntimeInfo, type TokenScore } from './schema';
@@ -349,7 +350,7 @@ export class Engine {
     session: Session,
     rowsIn: number[][] | Rows,
     all: boolean,
-    stats?: { targets: (b: number, i: number) => number; topK: number; onlyLogprob?: boolean },
+    stats?: { rows: ScoredRows; topK: number; onlyLogprob?: boolean },
   ): Promise<{ logits: Float32Array; hidden: Float32Array | null; attentions: Float32Array | null; dims: Record<string, readonly number[]>; stats?: InGraphStats }> {
     const g = this.pack.manifest.graph;
     const rows: Rows = Array.isArray(rowsIn) ? { B: rowsIn.length, S: rowsIn[0].length, at: (b, i) => rowsIn[b][i] } : rowsIn;
@@ -361,8 +362,13 @@ export class Engine {
     }
     const st = g.statistics;
     if (st) {
-      feeds[st.targetIds] = intTensor('int64', B, S, stats ? stats.targets : () => 0);
+      // Statistics of the scored rows only; the full outputs (logits, states, attentions) only when wanted.
+      // No rows at all crashes ONNX Runtime (SIGFPE in one of the reductions over 0 rows): one placeholder row.
+      const scored = stats?.rows.rows.length ? stats.rows : { rows: new BigInt64Array(1), targets: new BigInt64Array(1) };
+      feeds[st.rows] = new ort.Tensor('int64', scored.rows, [scored.rows.length]);
+      feeds[st.targetIds] = new ort.Tensor('int64', scored.targets, [scored.targets.length]);
       feeds[st.topK] = new ort.Tensor('int64', BigInt64Array.from([BigInt(Math.max(1, stats?.topK ?? 1))]), [1]);
+      if (session.inputNames.includes(st.full)) feeds[st.full] = new ort.Tensor('bool', Uint8Array.of(all || !stats ? 1 : 0), []);
     }
     // With in-graph statistics the logits stay inside ONNX Runtime.
     const fetches = stats && st ? (stats.onlyLogprob ? [st.targetLogprob] : [st.targetLogprob, st.greater, st.entropy, st.topIds, st.topLogprobs]) : [g.outputs.logits];
@@ -402,7 +408,7 @@ export class Engine {
               entropy: out[st.entropy].data as Float32Array,
               topIds: out[st.topIds].data as BigInt64Array,
               topLogprobs: out[st.topLogprobs].data as Float32Array,
-              k: out[st.topIds].dims[2],
+              k: out[st.topIds].dims[1],
             },
       };
     }
@@ -506,22 +512,22 @@ export class Engine {
       const group = windows.slice(w0, w0 + batch);
       // Row b of the batch is BOS + the window's tokens but its last; its targets are the window's tokens.
       const rows: Rows = { B: group.length, S: group[0].length, at: (b, i) => (i === 0 ? bos : ids[group[b].start + i - 1]) };
-      const targets = inGraph ? (b: number, i: number) => ids[group[b].start + i] : undefined;
-      const { logits, stats } = await this.exec(session, rows, false, targets ? { targets, topK, onlyLogprob: !withScores } : undefined);
-      checkCancel(opts.signal);
       const S = group[0].length;
+      const { logits, stats } = await this.exec(session, rows, false, inGraph ? { rows: scoredRows(group, S, ids), topK, onlyLogprob: !withScores } : undefined);
+      checkCancel(opts.signal);
       const run: TokenScore[] = [];
+      let j = 0; // the in-graph statistics' row: scored tokens in order
       group.forEach((w, b) => {
-        for (let t = w.scoreFrom; t < w.scoreTo; t++) {
+        for (let t = w.scoreFrom; t < w.scoreTo; t++, j++) {
           const r = b * S + t - w.start; // row of the batch whose prediction is of ids[t]
           let n: number;
           if (withScores) {
-            const st = stats ? statsRow(stats, r, topK, tokenText) : rowStats(logits, r * V, V, ids[t], topK, tokenText);
+            const st = stats ? statsRow(stats, j, topK, tokenText) : rowStats(logits, r * V, V, ids[t], topK, tokenText);
             if (scores) scores[t] = st.score;
             else run.push(st.score);
             n = st.nats;
           } else {
-            n = stats ? -stats.logprob[r] : rowStats(logits, r * V, V, ids[t], 0, tokenText).nats;
+            n = stats ? -stats.logprob[j] : rowStats(logits, r * V, V, ids[t], 0, tokenText).nats;
           }
           if (Number.isNaN(n)) throw new ProbeError('RUNTIME', `the ${direction} model produced NaN logits at token ${t} (model pack ${this.pack.dir})`);
           nats[t] = n;
@@ -545,6 +551,30 @@ interface Rows {
   B: number;
   S: number;
   at: (b: number, i: number) => number;
+}
+
+/** The batch rows (b * S + i) that score a token, and the token each predicts. */
+interface ScoredRows {
+  rows: BigInt64Array;
+  targets: BigInt64Array;
+}
+
+/** Row b * S + i of a batch predicts ids[start + i]; each window scores [scoreFrom, scoreTo). */
+function scoredRows(group: Window[], S: number, ids: number[]): ScoredRows {
+  const n = group.reduce((a, w) => a + w.scoreTo - w.scoreFrom, 0);
+  const rows = new BigInt64Array(n);
+  const targets = new BigInt64Array(n);
+  // Low int32 halves (little-endian; both are below 2^31), as intTensor writes ids.
+  const r32 = new Int32Array(rows.buffer);
+  const t32 = new Int32Array(targets.buffer);
+  let j = 0;
+  group.forEach((w, b) => {
+    for (let t = w.scoreFrom; t < w.scoreTo; t++, j++) {
+      r32[2 * j] = b * S + t - w.start;
+      t32[2 * j] = ids[t];
+    }
+  });
+  return { rows, targets };
 }
 
 interface InGraphStats {
@@ -713,7 +743,7 @@ function intTensor(type: string, B: number, S: number, at: (b: number, i: number
 
 function checkNames(pack: LoadedPack, direction: Direction, s: Session): void {
   const g = pack.manifest.graph;
-  const statInputs: string[] = g.statistics ? [g.statistics.targetIds, g.statistics.topK] : [];
+  const statInputs: string[] = g.statistics ? STAT_INPUTS.map((k) => g.statistics![k]) : [];
   const extra = s.inputNames.filter((n) => n !== g.inputs.inputIds && n !== 'attention_mask' && !statInputs.includes(n));
   if (extra.length) {
     throw new ProbeError(
@@ -731,7 +761,7 @@ function checkNames(pack: LoadedPack, direction: Direction, s: Session): void {
       `model pack ${pack.dir}: field "graph.inputs.inputIds": expected an input of the ${direction} graph (it has ${s.inputNames.map((n) => JSON.stringify(n)).join(', ')}), got ${JSON.stringify(g.inputs.inputIds)}`,
     );
   }
-  for (const [key, name] of [...Object.entries(g.outputs), ...Object.entries(g.statistics ?? {}).filter(([k]) => !['targetIds', 'topK'].includes(k))]) {
+  for (const [key, name] of [...Object.entries(g.outputs), ...Object.entries(g.statistics ?? {}).filter(([k]) => !(STAT_INPUTS as readonly string[]).includes(k))]) {
     if (name && !s.outputNames.includes(name)) {
       throw new ProbeError(
         'BAD_PACK',

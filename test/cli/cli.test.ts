@@ -138,7 +138,7 @@ test('bad text exits 3 in every command that reads text: empty, binary, NUL', ()
 
 test('progress in a log: a line every few seconds with tokens, rate and ETA, then a closing line', () => {
   const text = file('long.txt', 'A line of plain text that the model scores, window after window.\n'.repeat(700));
-  const env = { LM_PROBE_PROGRESS_SECONDS: '0.2' };
+  const env = { LM_PROBE_PROGRESS_SECONDS: '0.01' }; // a line per batch or two, however fast the machine
   for (const args of [
     ['probe', '--model', TINY, '--summary', text],
     ['probe', '--model', TINY, '--json', text],

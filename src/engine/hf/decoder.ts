@@ -4,7 +4,8 @@
 // plus the top-1 outputs of the probes' decode).
 // hidden_states[l] is the residual stream after block l before the final norm, as in our own packs,
 // so that head(hidden_states[L]) = logits. Attention is written out (q k^T, mask, softmax) so that
-// its probabilities are a real output; ONNX Runtime only computes the outputs a run fetches.
+// its probabilities are a real output; statistics.ts puts the full outputs under an If, since ONNX
+// Runtime runs every node whatever a run fetches.
 import type { BlockWeights, DecoderSpec, Linear, Norm } from './architectures';
 import { FLOAT, GraphBuilder, INT64 } from './onnxGraph';
 import { appendStatistics, appendTop1 } from './statistics';
@@ -166,8 +167,7 @@ export function buildForward(s: DecoderSpec, weightFile: (file: string) => strin
   g.output(logits, GRAPH_NAMES.logits, FLOAT, ['batch', 'seq', s.vocabSize]);
   g.output(stack(hidden), GRAPH_NAMES.hiddenStates, FLOAT, [s.layers + 1, 'batch', 'seq', s.width]);
   g.output(stack(probs), GRAPH_NAMES.attentions, FLOAT, [s.layers, 'batch', s.heads, 'seq', 'seq']);
-  appendStatistics(g, logits);
-  return g.encode(`${s.modelType}-forward`);
+  return appendStatistics(g.encode(`${s.modelType}-forward`), GRAPH_NAMES);
 }
 
 /** head.onnx: final norm and unembedding of hidden [N, D]. */
@@ -176,7 +176,8 @@ export function buildHead(s: DecoderSpec, weightFile: (file: string) => string):
   const h = g.input(GRAPH_NAMES.headInput, FLOAT, ['n', s.width]);
   const logits = new Decoder(g, s).unembed(h);
   g.output(logits, GRAPH_NAMES.headOutput, FLOAT, ['n', s.vocabSize]);
-  // The probes' decode (analysis/headTop1.ts) fetches these; a plain head run does not compute them.
+  // The probes' decode (analysis/headTop1.ts) fetches these. A plain head run (runHead) computes them
+  // too, since ONNX Runtime runs every node; they cost less than the unembedding before them.
   appendTop1(g, logits);
   return g.encode(`${s.modelType}-head`);
 }

@@ -5,9 +5,10 @@
 import { onnx } from 'onnx-proto';
 import type { TensorInfo } from './safetensors';
 
-export type Attr = number | number[] | string | { floats: number[] } | { float: number };
+export type Attr = number | number[] | string | { floats: number[] } | { float: number } | { graph: onnx.IGraphProto };
 export const FLOAT = onnx.TensorProto.DataType.FLOAT;
 export const INT64 = onnx.TensorProto.DataType.INT64;
+export const BOOL = onnx.TensorProto.DataType.BOOL;
 const DTYPE = { F32: onnx.TensorProto.DataType.FLOAT, F16: onnx.TensorProto.DataType.FLOAT16, BF16: onnx.TensorProto.DataType.BFLOAT16 };
 
 function attribute(name: string, v: Attr): onnx.IAttributeProto {
@@ -16,12 +17,13 @@ function attribute(name: string, v: Attr): onnx.IAttributeProto {
   if (Array.isArray(v)) return { name, type: T.INTS, ints: v };
   if (typeof v === 'number') return { name, type: T.INT, i: v };
   if ('floats' in v) return { name, type: T.FLOATS, floats: v.floats };
+  if ('graph' in v) return { name, type: T.GRAPH, g: v.graph };
   return { name, type: T.FLOAT, f: v.float };
 }
 
 type Dim = number | string;
 
-function valueInfo(name: string, elemType: number, dims: Dim[] | null): onnx.IValueInfoProto {
+export function valueInfo(name: string, elemType: number, dims: Dim[] | null): onnx.IValueInfoProto {
   const shape = dims ? { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } : undefined;
   return { name, type: { tensorType: { elemType, ...(shape ? { shape } : {}) } } };
 }
@@ -36,17 +38,24 @@ export class GraphBuilder {
   private n = 0;
   private readonly domains = new Set<string>();
 
-  /** @param weightFile maps a weight's real file path to its name beside the .onnx (the cache's link). */
-  constructor(private readonly weightFile: (file: string) => string = () => {
-    throw new Error('this graph has no weight files');
-  }) {}
+  /**
+   * @param weightFile maps a weight's real file path to its name beside the .onnx (the cache's link).
+   * @param prefix of every generated name, so that nodes appended to another model's graph keep clear of its names.
+   */
+  constructor(
+    private readonly weightFile: (file: string) => string = () => {
+      throw new Error('this graph has no weight files');
+    },
+    private readonly prefix = '',
+  ) {}
 
   private fresh(base: string): string {
-    return `${base}_${this.n++}`;
+    return `${this.prefix}${base}_${this.n++}`;
   }
 
-  op(type: string, inputs: string[], attrs: Record<string, Attr> = {}, nOut = 1, domain = ''): string[] {
-    const outs = Array.from({ length: nOut }, () => this.fresh(type.toLowerCase()));
+  /** @param nOut how many outputs, or their names. */
+  op(type: string, inputs: string[], attrs: Record<string, Attr> = {}, nOut: number | string[] = 1, domain = ''): string[] {
+    const outs = typeof nOut === 'number' ? Array.from({ length: nOut }, () => this.fresh(type.toLowerCase())) : nOut;
     if (domain) this.domains.add(domain);
     this.nodes.push({
       name: this.fresh('n_' + type),

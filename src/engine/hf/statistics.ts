@@ -1,10 +1,21 @@
 // Per-token statistics computed inside the graph, so that the T x V logits never reach JavaScript:
-// for logits [B,S,V] and the ids that actually follow (target_ids [B,S]), the log-probability of
-// the target, how many logits beat it (rank - 1), the entropy in nats and the top-k log-probabilities.
-// The same quantities as rowStats() in src/engine/surprisal.ts, in float32.
-import { FLOAT, GraphBuilder, INT64 } from './onnxGraph';
+// for the rows a run scores (lm_probe_rows, flat indices b * S + i into the batch) and the ids that
+// actually follow them (lm_probe_target_ids), the log-probability of the target, how many logits
+// beat it (rank - 1), the entropy in nats and the top-k log-probabilities. The same quantities as
+// rowStats() in src/engine/surprisal.ts, in float32.
+//
+// ONNX Runtime runs every node of a graph whatever a run fetches, so the statistics also decide
+// what the rest of the graph computes:
+// - only the scored rows are unembedded and reduced: a window after the first scores the last half
+//   of its positions, and the unembedding and the statistics were a third of the default pack's pass;
+// - the full logits, hidden_states and attentions (stacked copies of every layer) sit under an If
+//   on lm_probe_full, so that a scoring run does not write them; an analysis run sets it.
+import { onnx } from 'onnx-proto';
+import { BOOL, FLOAT, GraphBuilder, INT64, valueInfo } from './onnxGraph';
 
 export const STAT_NAMES = {
+  rows: 'lm_probe_rows',
+  full: 'lm_probe_full',
   targetIds: 'lm_probe_target_ids',
   topK: 'lm_probe_top_k',
   targetLogprob: 'lm_probe_target_logprob',
@@ -16,21 +27,128 @@ export const STAT_NAMES = {
 
 export type StatNames = typeof STAT_NAMES;
 
-export function appendStatistics(g: GraphBuilder, logits: string): void {
-  // Two more inputs, which every run feeds (onnxruntime-node ignores feeds for initializer defaults).
-  const target = g.input(STAT_NAMES.targetIds, INT64, ['batch', 'seq']);
-  const k = g.input(STAT_NAMES.topK, INT64, [1]);
+/** The inputs a run feeds, as opposed to the outputs it fetches. */
+export const STAT_INPUTS = ['rows', 'full', 'targetIds', 'topK'] as const;
+
+/** The contract outputs of a forward graph (a pack's manifest names them). */
+export interface ModelOutputs {
+  logits: string;
+  hiddenStates?: string | null;
+  attentions?: string | null;
+}
+
+/** Statistics of logits [n, V] against target ids [n]. */
+function statistics(g: GraphBuilder, logits: string, target: string, k: string): void {
   const lsm = g.o('LogSoftmax', [logits], { axis: -1 });
   const t = g.o('Unsqueeze', [target, g.constI([-1])]);
   const last = g.constI([-1]);
-  g.output(g.o('Squeeze', [g.o('GatherElements', [lsm, t], { axis: -1 }), last]), STAT_NAMES.targetLogprob, FLOAT, ['batch', 'seq']);
+  g.output(g.o('Squeeze', [g.o('GatherElements', [lsm, t], { axis: -1 }), last]), STAT_NAMES.targetLogprob, FLOAT, ['n']);
   const beat = g.o('Cast', [g.o('Greater', [logits, g.o('GatherElements', [logits, t], { axis: -1 })])], { to: FLOAT });
-  g.output(g.o('ReduceSum', [beat, last], { keepdims: 0 }), STAT_NAMES.greater, FLOAT, ['batch', 'seq']);
+  g.output(g.o('ReduceSum', [beat, last], { keepdims: 0 }), STAT_NAMES.greater, FLOAT, ['n']);
   const plogp = g.o('Mul', [g.o('Exp', [lsm]), lsm]);
-  g.output(g.o('Neg', [g.o('ReduceSum', [plogp, last], { keepdims: 0 })]), STAT_NAMES.entropy, FLOAT, ['batch', 'seq']);
+  g.output(g.o('Neg', [g.o('ReduceSum', [plogp, last], { keepdims: 0 })]), STAT_NAMES.entropy, FLOAT, ['n']);
   const [vals, idx] = g.op('TopK', [lsm, k], { axis: -1, largest: 1, sorted: 1 }, 2);
-  g.output(idx, STAT_NAMES.topIds, INT64, ['batch', 'seq', 'k']);
-  g.output(vals, STAT_NAMES.topLogprobs, FLOAT, ['batch', 'seq', 'k']);
+  g.output(idx, STAT_NAMES.topIds, INT64, ['n', 'k']);
+  g.output(vals, STAT_NAMES.topLogprobs, FLOAT, ['n', 'k']);
+}
+
+/** Rows of x [..., D] flattened to [N, D], gathered: [n, D]. */
+function gatherRows(g: GraphBuilder, x: string, rows: string): string {
+  return g.o('Gather', [g.o('Flatten', [x], { axis: -1 }), rows], { axis: 0 });
+}
+
+interface GraphIndex {
+  producer: Map<string, onnx.NodeProto>;
+  consumers: Map<string, number>;
+  constant: Set<string>;
+  /** A node holds a subgraph, whose outer-scope reads are not counted in consumers. */
+  subgraphs: boolean;
+}
+
+function index(g: onnx.GraphProto): GraphIndex {
+  const producer = new Map<string, onnx.NodeProto>();
+  const consumers = new Map<string, number>();
+  const constant = new Set<string>((g.initializer as onnx.TensorProto[]).map((t) => t.name));
+  let subgraphs = false;
+  for (const n of g.node as onnx.NodeProto[]) {
+    for (const o of n.output) producer.set(o, n);
+    for (const i of n.input) if (i) consumers.set(i, (consumers.get(i) ?? 0) + 1);
+    if (n.attribute.some((a) => a.g || a.graphs?.length)) subgraphs = true;
+    // Nodes come in topological order: a node of constants only is a constant (ONNX Runtime folds it).
+    if (n.input.every((i) => !i || constant.has(i)) && n.opType !== 'RandomNormal' && n.opType !== 'RandomUniform') for (const o of n.output) constant.add(o);
+  }
+  return { producer, consumers, constant, subgraphs };
+}
+
+/**
+ * The nodes that make graph output `name` and nothing else, last first: its producer, and through
+ * Identity nodes (which GraphBuilder.output writes) the one before. Null where any of it feeds
+ * another node, so that moving them under the If changes nothing else.
+ */
+function ownNodes(ix: GraphIndex, name: string): onnx.NodeProto[] | null {
+  if (ix.subgraphs || (ix.consumers.get(name) ?? 0) > 0) return null;
+  const out: onnx.NodeProto[] = [];
+  let value = name;
+  for (;;) {
+    const p = ix.producer.get(value);
+    if (!p || p.output.length !== 1 || ix.constant.has(value)) return out.length ? out : null;
+    out.push(p);
+    if (p.opType !== 'Identity' || (ix.consumers.get(p.input[0]) ?? 0) !== 1) return out;
+    value = p.input[0];
+  }
+}
+
+/**
+ * The model with the statistics appended (src/engine/hf/statistics.ts's header says what changes).
+ * Where the logits are MatMul(x, W) with a constant W, the statistics unembed only the scored rows
+ * of x; otherwise they gather the rows of the full logits.
+ */
+export function appendStatistics(model: Uint8Array | onnx.ModelProto, outputs: ModelOutputs): Uint8Array {
+  const m = model instanceof Uint8Array ? onnx.ModelProto.decode(model) : model;
+  const graph = m.graph as onnx.GraphProto | null;
+  if (!graph) throw new Error('the model has no graph');
+  const ix = index(graph);
+  const b = new GraphBuilder(undefined, 'lm_probe/');
+  const rows = b.input(STAT_NAMES.rows, INT64, ['n']);
+  const target = b.input(STAT_NAMES.targetIds, INT64, ['n']);
+  const k = b.input(STAT_NAMES.topK, INT64, [1]);
+
+  const logitsNodes = ownNodes(ix, outputs.logits);
+  const unembed = logitsNodes?.find((n) => n.opType !== 'Identity');
+  const isUnembed = unembed?.opType === 'MatMul' && (unembed.domain ?? '') === '' && ix.constant.has(unembed.input[1]);
+  const rowLogits = isUnembed ? b.o('MatMul', [gatherRows(b, unembed.input[0], rows), unembed.input[1]]) : gatherRows(b, outputs.logits, rows);
+  statistics(b, rowLogits, target, k);
+
+  const lean: [string, onnx.NodeProto[], number][] = [];
+  if (isUnembed) lean.push([outputs.logits, logitsNodes!, 3]);
+  for (const [name, rank] of [[outputs.hiddenStates, 4], [outputs.attentions, 5]] as const) {
+    const nodes = name ? ownNodes(ix, name) : null;
+    if (name && nodes) lean.push([name, nodes, rank]);
+  }
+  if (lean.length) {
+    const full = b.input(STAT_NAMES.full, BOOL, []);
+    const moved = new Set(lean.flatMap(([, nodes]) => nodes));
+    const thenNodes = (graph.node as onnx.NodeProto[]).filter((n) => moved.has(n)).map((n) => onnx.NodeProto.create({ ...n, output: n.output.map((o) => (lean.some(([name]) => name === o) ? `${o}/lm_probe_full` : o)) }));
+    const thenBranch: onnx.IGraphProto = {
+      name: 'lm_probe_full_outputs',
+      node: thenNodes,
+      output: lean.map(([name]) => valueInfo(`${name}/lm_probe_full`, FLOAT, null)),
+    };
+    const elseBranch: onnx.IGraphProto = {
+      name: 'lm_probe_no_full_outputs',
+      node: lean.map(([name, , rank]) => ({
+        opType: 'Constant',
+        output: [`${name}/lm_probe_empty`],
+        attribute: [{ name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: { dataType: FLOAT, dims: new Array<number>(rank).fill(0) } }],
+      })),
+      output: lean.map(([name]) => valueInfo(`${name}/lm_probe_empty`, FLOAT, null)),
+    };
+    graph.node = (graph.node as onnx.NodeProto[]).filter((n) => !moved.has(n));
+    b.op('If', [full], { then_branch: { graph: thenBranch }, else_branch: { graph: elseBranch } }, lean.map(([name]) => name));
+    // Not full, they are empty: their declared shapes would not hold.
+    for (const o of graph.output) if (lean.some(([name]) => name === o.name) && o.type?.tensorType) o.type.tensorType.shape = null;
+  }
+  return b.appendTo(m);
 }
 
 export const TOP1_NAMES = { id: 'lm_probe_top1_id', prob: 'lm_probe_top1_prob' } as const;
