@@ -562,6 +562,7 @@ async function main() {
       lm_probe_rows: new ort.Tensor('int64', BigInt64Array.from({ length: B * S }, (_, i) => BigInt(i)), [B * S]),
       lm_probe_target_ids: new ort.Tensor('int64', BigInt64Array.from({ length: B * S }, (_, i) => BigInt((i * 7919) % info.vocabSize)), [B * S]),
       lm_probe_top_k: new ort.Tensor('int64', BigInt64Array.from([BigInt(Math.max(1, TOP_K))]), [1]),
+      lm_probe_scores: new ort.Tensor('bool', Uint8Array.of(1), []),
     };
     const times: number[] = [];
     for (let i = 0; i < 6; i++) {

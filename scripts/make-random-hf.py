@@ -3,6 +3,7 @@
 measurements (README "Hugging Face models"; bench). Needs numpy only.
 
   /usr/bin/python3 scripts/make-random-hf.py --arch neox-160m --out /tmp/pythia-160m-random [--dtype F16]
+  /usr/bin/python3 scripts/make-random-hf.py --arch gpt2-small --out /tmp/gpt2-small-random --dtype F32
   /usr/bin/python3 scripts/make-random-hf.py --arch llama-1b  --out /tmp/llama-1b-random
 
 The tokenizer is the default pack's (models/default/tokenizer.json): its ids are a subset of the
@@ -24,6 +25,10 @@ ROOT = os.path.abspath(os.path.join(HERE, '..'))
 DTYPES = {'F32': 'float32', 'F16': 'float16', 'BF16': 'bfloat16'}
 
 ARCHS = {
+    # openai-community/gpt2's shape (124M, tied embeddings)
+    'gpt2-small': dict(model_type='gpt2', architectures=['GPT2LMHeadModel'], n_embd=768, n_layer=12, n_head=12,
+                       n_positions=1024, vocab_size=50257, activation_function='gelu_new', layer_norm_epsilon=1e-5,
+                       bos_token_id=0, eos_token_id=0),
     # EleutherAI/pythia-160m's shape
     'neox-160m': dict(model_type='gpt_neox', architectures=['GPTNeoXForCausalLM'], hidden_size=768, num_hidden_layers=12,
                       num_attention_heads=12, intermediate_size=3072, vocab_size=50304, max_position_embeddings=2048,
@@ -40,8 +45,6 @@ ARCHS = {
 
 
 def tensors(c, rng, dtype):
-    D, L = c['hidden_size'], c['num_hidden_layers']
-    V, I = c['vocab_size'], c['intermediate_size']
     out = {}
 
     def mat(name, *shape):
@@ -50,6 +53,28 @@ def tensors(c, rng, dtype):
     def vec(name, n, one=False):
         out[name] = ((np.ones(n) if one else np.zeros(n)).astype(np.float32), dtype)
 
+    if c['model_type'] == 'gpt2':
+        D, L, V = c['n_embd'], c['n_layer'], c['vocab_size']
+        mat('transformer.wte.weight', V, D)
+        mat('transformer.wpe.weight', c['n_positions'], D)
+        for i in range(L):
+            p = f'transformer.h.{i}.'
+            for n in ('ln_1', 'ln_2'):
+                vec(p + n + '.weight', D, True)
+                vec(p + n + '.bias', D)
+            mat(p + 'attn.c_attn.weight', D, 3 * D)  # Conv1D: [in, out]
+            vec(p + 'attn.c_attn.bias', 3 * D)
+            mat(p + 'attn.c_proj.weight', D, D)
+            vec(p + 'attn.c_proj.bias', D)
+            mat(p + 'mlp.c_fc.weight', D, 4 * D)
+            vec(p + 'mlp.c_fc.bias', 4 * D)
+            mat(p + 'mlp.c_proj.weight', 4 * D, D)
+            vec(p + 'mlp.c_proj.bias', D)
+        vec('transformer.ln_f.weight', D, True)
+        vec('transformer.ln_f.bias', D)
+        return out
+    D, L = c['hidden_size'], c['num_hidden_layers']
+    V, I = c['vocab_size'], c['intermediate_size']
     if c['model_type'] == 'gpt_neox':
         mat('gpt_neox.embed_in.weight', V, D)
         for i in range(L):

@@ -363,12 +363,14 @@ export class Engine {
     const st = g.statistics;
     if (st) {
       // Statistics of the scored rows only; the full outputs (logits, states, attentions) only when wanted.
-      // No rows at all crashes ONNX Runtime (SIGFPE in one of the reductions over 0 rows): one placeholder row.
-      const scored = stats?.rows.rows.length ? stats.rows : { rows: new BigInt64Array(1), targets: new BigInt64Array(1) };
+      // A full run (no statistics wanted) scores every row in order: its logits are those rows'.
+      const full = all || !stats;
+      const scored = full ? { rows: BigInt64Array.from({ length: B * S }, (_, i) => BigInt(i)), targets: new BigInt64Array(B * S) } : stats.rows;
       feeds[st.rows] = new ort.Tensor('int64', scored.rows, [scored.rows.length]);
       feeds[st.targetIds] = new ort.Tensor('int64', scored.targets, [scored.targets.length]);
       feeds[st.topK] = new ort.Tensor('int64', BigInt64Array.from([BigInt(Math.max(1, stats?.topK ?? 1))]), [1]);
-      if (session.inputNames.includes(st.full)) feeds[st.full] = new ort.Tensor('bool', Uint8Array.of(all || !stats ? 1 : 0), []);
+      feeds[st.scores] = new ort.Tensor('bool', Uint8Array.of(stats && !stats.onlyLogprob ? 1 : 0), []);
+      if (session.inputNames.includes(st.full)) feeds[st.full] = new ort.Tensor('bool', Uint8Array.of(full ? 1 : 0), []);
     }
     // With in-graph statistics the logits stay inside ONNX Runtime.
     const fetches = stats && st ? (stats.onlyLogprob ? [st.targetLogprob] : [st.targetLogprob, st.greater, st.entropy, st.topIds, st.topLogprobs]) : [g.outputs.logits];

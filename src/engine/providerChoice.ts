@@ -129,6 +129,7 @@ export function packWarmup(pack: LoadedPack): Warmup {
         else if (st && name === st.targetIds) feeds[name] = new ort.Tensor('int64', new BigInt64Array(N).fill(BigInt(m.bos.id)), [N]);
         else if (st && name === st.rows) feeds[name] = new ort.Tensor('int64', BigInt64Array.from({ length: N }, (_, i) => BigInt(i)), [N]);
         else if (st && name === st.full) feeds[name] = new ort.Tensor('bool', Uint8Array.of(0), []);
+        else if (st && name === st.scores) feeds[name] = new ort.Tensor('bool', Uint8Array.of(1), []);
         else if (st && name === st.topK) feeds[name] = new ort.Tensor('int64', BigInt64Array.from([5n]), [1]);
         else return null;
       }

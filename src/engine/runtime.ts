@@ -103,6 +103,11 @@ function sessionOptions(provider: string): ort.InferenceSession.SessionOptions {
     // characters 433 MB, 1M characters 685 MB); with it memory stays near its first window's, and a
     // run took about a third less CPU time (the default pack, 4 windows of 255 tokens).
     enableCpuMemArena: true,
+    // The memory pattern (one block the size of a run's planned peak, from the second run of a shape
+    // on) came on top of the arena's own chunks: a 2,209-token probe of a GPT-2-small-sized model at
+    // 1,024 positions peaked at 2.42 GB with it and 1.93 GB without, no slower; the default pack's
+    // probe --summary 314 MB with it, 276 MB without.
+    enableMemPattern: false,
     // ONNX Runtime's worker threads spin between runs by default. We run many short passes with
     // JavaScript work between them, often beside an editor or other jobs: without spinning a long
     // probe took about 30% less wall time and CPU on a busy 2-core machine (6.2 s vs 8.7 s).

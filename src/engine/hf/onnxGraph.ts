@@ -76,6 +76,11 @@ export class GraphBuilder {
   /** Renames a value to a graph output name (Identity). */
   output(value: string, name: string, elemType: number, dims: Dim[] | null): void {
     this.nodes.push({ name: this.fresh('n_out'), opType: 'Identity', input: [value], output: [name] });
+    this.declareOutput(name, elemType, dims);
+  }
+
+  /** A graph output that a node of this graph already writes under its name. */
+  declareOutput(name: string, elemType: number, dims: Dim[] | null): void {
     this.outputs.push(valueInfo(name, elemType, dims));
   }
 
@@ -142,6 +147,11 @@ export class GraphBuilder {
     g.output.push(...this.outputs.map((v) => onnx.ValueInfoProto.create(v)));
     for (const domain of this.domains) if (!m.opsetImport.some((o) => o.domain === domain)) m.opsetImport.push(onnx.OperatorSetIdProto.create({ domain, version: 1 }));
     return onnx.ModelProto.encode(m).finish();
+  }
+
+  /** This builder's nodes as a subgraph (an If's branch), which may read the enclosing graph's values. */
+  graph(name: string): onnx.IGraphProto {
+    return { name, node: this.nodes, initializer: this.inits, input: this.inputs, output: this.outputs };
   }
 
   encode(name: string): Uint8Array {

@@ -9,13 +9,16 @@
 // - only the scored rows are unembedded and reduced: a window after the first scores the last half
 //   of its positions, and the unembedding and the statistics were a third of the default pack's pass;
 // - the full logits, hidden_states and attentions (stacked copies of every layer) sit under an If
-//   on lm_probe_full, so that a scoring run does not write them; an analysis run sets it.
+//   on lm_probe_full, so that a scoring run does not write them; an analysis run sets it, and scores
+//   every row in order (the full logits are then the rows' logits);
+// - the rank, entropy and top-k sit under an If on lm_probe_scores: corpus mode wants only nats.
 import { onnx } from 'onnx-proto';
 import { BOOL, FLOAT, GraphBuilder, INT64, valueInfo } from './onnxGraph';
 
 export const STAT_NAMES = {
   rows: 'lm_probe_rows',
   full: 'lm_probe_full',
+  scores: 'lm_probe_scores',
   targetIds: 'lm_probe_target_ids',
   topK: 'lm_probe_top_k',
   targetLogprob: 'lm_probe_target_logprob',
@@ -28,7 +31,7 @@ export const STAT_NAMES = {
 export type StatNames = typeof STAT_NAMES;
 
 /** The inputs a run feeds, as opposed to the outputs it fetches. */
-export const STAT_INPUTS = ['rows', 'full', 'targetIds', 'topK'] as const;
+export const STAT_INPUTS = ['rows', 'full', 'scores', 'targetIds', 'topK'] as const;
 
 /** The contract outputs of a forward graph (a pack's manifest names them). */
 export interface ModelOutputs {
@@ -37,19 +40,46 @@ export interface ModelOutputs {
   attentions?: string | null;
 }
 
-/** Statistics of logits [n, V] against target ids [n]. */
+/** An If branch that returns empty tensors of these types and ranks, named `${name}/${tag}`. */
+function emptyBranch(tag: string, outs: [name: string, elemType: number, rank: number][]): onnx.IGraphProto {
+  return {
+    name: `lm_probe_${tag}`,
+    node: outs.map(([name, elemType, rank]) => ({
+      opType: 'Constant',
+      output: [`${name}/${tag}`],
+      attribute: [{ name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: { dataType: elemType, dims: new Array<number>(rank).fill(0) } }],
+    })),
+    output: outs.map(([name, elemType]) => valueInfo(`${name}/${tag}`, elemType, null)),
+  };
+}
+
+/**
+ * Statistics of logits [n, V] against target ids [n]. The log-probability always; the rank, the
+ * entropy and the top-k only where lm_probe_scores is true (corpus mode reports nats alone).
+ */
 function statistics(g: GraphBuilder, logits: string, target: string, k: string): void {
   const lsm = g.o('LogSoftmax', [logits], { axis: -1 });
   const t = g.o('Unsqueeze', [target, g.constI([-1])]);
-  const last = g.constI([-1]);
-  g.output(g.o('Squeeze', [g.o('GatherElements', [lsm, t], { axis: -1 }), last]), STAT_NAMES.targetLogprob, FLOAT, ['n']);
-  const beat = g.o('Cast', [g.o('Greater', [logits, g.o('GatherElements', [logits, t], { axis: -1 })])], { to: FLOAT });
-  g.output(g.o('ReduceSum', [beat, last], { keepdims: 0 }), STAT_NAMES.greater, FLOAT, ['n']);
-  const plogp = g.o('Mul', [g.o('Exp', [lsm]), lsm]);
-  g.output(g.o('Neg', [g.o('ReduceSum', [plogp, last], { keepdims: 0 })]), STAT_NAMES.entropy, FLOAT, ['n']);
-  const [vals, idx] = g.op('TopK', [lsm, k], { axis: -1, largest: 1, sorted: 1 }, 2);
-  g.output(idx, STAT_NAMES.topIds, INT64, ['n', 'k']);
-  g.output(vals, STAT_NAMES.topLogprobs, FLOAT, ['n', 'k']);
+  g.output(g.o('Squeeze', [g.o('GatherElements', [lsm, t], { axis: -1 }), g.constI([-1])]), STAT_NAMES.targetLogprob, FLOAT, ['n']);
+
+  const s = new GraphBuilder(undefined, 'lm_probe/scores/');
+  const last = s.constI([-1]);
+  const beat = s.o('Cast', [s.o('Greater', [logits, s.o('GatherElements', [logits, t], { axis: -1 })])], { to: FLOAT });
+  s.output(s.o('ReduceSum', [beat, last], { keepdims: 0 }), `${STAT_NAMES.greater}/then`, FLOAT, null);
+  const plogp = s.o('Mul', [s.o('Exp', [lsm]), lsm]);
+  s.output(s.o('Neg', [s.o('ReduceSum', [plogp, last], { keepdims: 0 })]), `${STAT_NAMES.entropy}/then`, FLOAT, null);
+  const [vals, idx] = s.op('TopK', [lsm, k], { axis: -1, largest: 1, sorted: 1 }, 2);
+  s.output(idx, `${STAT_NAMES.topIds}/then`, INT64, null);
+  s.output(vals, `${STAT_NAMES.topLogprobs}/then`, FLOAT, null);
+  const outs: [string, number, number][] = [
+    [STAT_NAMES.greater, FLOAT, 1],
+    [STAT_NAMES.entropy, FLOAT, 1],
+    [STAT_NAMES.topIds, INT64, 2],
+    [STAT_NAMES.topLogprobs, FLOAT, 2],
+  ];
+  const scores = g.input(STAT_NAMES.scores, BOOL, []);
+  g.op('If', [scores], { then_branch: { graph: s.graph('lm_probe_scores') }, else_branch: { graph: emptyBranch('no_scores', outs) } }, outs.map(([name]) => name));
+  for (const [name, type, rank] of outs) g.declareOutput(name, type, rank === 1 ? ['n'] : ['n', 'k']);
 }
 
 /** Rows of x [..., D] flattened to [N, D], gathered: [n, D]. */
@@ -75,7 +105,7 @@ function index(g: onnx.GraphProto): GraphIndex {
     for (const i of n.input) if (i) consumers.set(i, (consumers.get(i) ?? 0) + 1);
     if (n.attribute.some((a) => a.g || a.graphs?.length)) subgraphs = true;
     // Nodes come in topological order: a node of constants only is a constant (ONNX Runtime folds it).
-    if (n.input.every((i) => !i || constant.has(i)) && n.opType !== 'RandomNormal' && n.opType !== 'RandomUniform') for (const o of n.output) constant.add(o);
+    if (n.input.every((i) => !i || constant.has(i)) && !n.opType.startsWith('Random') && n.opType !== 'Bernoulli' && n.opType !== 'Multinomial') for (const o of n.output) constant.add(o);
   }
   return { producer, consumers, constant, subgraphs };
 }
@@ -119,34 +149,36 @@ export function appendStatistics(model: Uint8Array | onnx.ModelProto, outputs: M
   const rowLogits = isUnembed ? b.o('MatMul', [gatherRows(b, unembed.input[0], rows), unembed.input[1]]) : gatherRows(b, outputs.logits, rows);
   statistics(b, rowLogits, target, k);
 
-  const lean: [string, onnx.NodeProto[], number][] = [];
-  if (isUnembed) lean.push([outputs.logits, logitsNodes!, 3]);
+  // Outputs that only a full run computes: the nodes that make them leave the main graph.
+  const lean: { name: string; rank: number; nodes: onnx.NodeProto[]; moved: boolean }[] = [];
+  if (isUnembed) lean.push({ name: outputs.logits, rank: 3, nodes: logitsNodes!, moved: false });
   for (const [name, rank] of [[outputs.hiddenStates, 4], [outputs.attentions, 5]] as const) {
     const nodes = name ? ownNodes(ix, name) : null;
-    if (name && nodes) lean.push([name, nodes, rank]);
+    if (name && nodes) lean.push({ name, rank, nodes, moved: true });
   }
   if (lean.length) {
     const full = b.input(STAT_NAMES.full, BOOL, []);
-    const moved = new Set(lean.flatMap(([, nodes]) => nodes));
-    const thenNodes = (graph.node as onnx.NodeProto[]).filter((n) => moved.has(n)).map((n) => onnx.NodeProto.create({ ...n, output: n.output.map((o) => (lean.some(([name]) => name === o) ? `${o}/lm_probe_full` : o)) }));
-    const thenBranch: onnx.IGraphProto = {
-      name: 'lm_probe_full_outputs',
-      node: thenNodes,
-      output: lean.map(([name]) => valueInfo(`${name}/lm_probe_full`, FLOAT, null)),
-    };
-    const elseBranch: onnx.IGraphProto = {
-      name: 'lm_probe_no_full_outputs',
-      node: lean.map(([name, , rank]) => ({
-        opType: 'Constant',
-        output: [`${name}/lm_probe_empty`],
-        attribute: [{ name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: { dataType: FLOAT, dims: new Array<number>(rank).fill(0) } }],
-      })),
-      output: lean.map(([name]) => valueInfo(`${name}/lm_probe_empty`, FLOAT, null)),
-    };
-    graph.node = (graph.node as onnx.NodeProto[]).filter((n) => !moved.has(n));
-    b.op('If', [full], { then_branch: { graph: thenBranch }, else_branch: { graph: elseBranch } }, lean.map(([name]) => name));
+    const taken = new Set(lean.flatMap((l) => l.nodes));
+    const branchOut = (name: string) => `${name}/lm_probe_full`;
+    const sub = new GraphBuilder(undefined, 'lm_probe/full/');
+    if (isUnembed) {
+      // A full run scores every row, so the full logits are the rows' logits reshaped: one
+      // unembedding in the graph, and one prepacked copy of W (154 MB for GPT-2's) rather than two.
+      const x = unembed.input[0];
+      const lead = sub.o('Slice', [sub.o('Shape', [x]), sub.constI([0]), sub.constI([-1])]);
+      const shape = sub.o('Concat', [lead, sub.o('Slice', [sub.o('Shape', [rowLogits]), sub.constI([-1]), sub.constI([Number.MAX_SAFE_INTEGER])])], { axis: 0 });
+      sub.op('Reshape', [rowLogits, shape], {}, [branchOut(outputs.logits)]);
+    }
+    const moved = (graph.node as onnx.NodeProto[])
+      .filter((n) => taken.has(n) && lean.some((l) => l.moved && l.nodes.includes(n)))
+      .map((n) => onnx.NodeProto.create({ ...n, output: n.output.map((o) => (lean.some((l) => l.name === o) ? branchOut(o) : o)) }));
+    const inner = sub.graph('lm_probe_full_outputs');
+    const thenBranch: onnx.IGraphProto = { ...inner, node: [...moved, ...(inner.node ?? [])], output: lean.map((l) => valueInfo(branchOut(l.name), FLOAT, null)) };
+    const elseBranch = emptyBranch('not_full', lean.map((l) => [l.name, FLOAT, l.rank]));
+    graph.node = (graph.node as onnx.NodeProto[]).filter((n) => !taken.has(n));
+    b.op('If', [full], { then_branch: { graph: thenBranch }, else_branch: { graph: elseBranch } }, lean.map((l) => l.name));
     // Not full, they are empty: their declared shapes would not hold.
-    for (const o of graph.output) if (lean.some(([name]) => name === o.name) && o.type?.tensorType) o.type.tensorType.shape = null;
+    for (const o of graph.output) if (lean.some((l) => l.name === o.name) && o.type?.tensorType) o.type.tensorType.shape = null;
   }
   return b.appendTo(m);
 }
