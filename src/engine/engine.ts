@@ -185,7 +185,7 @@ export class Engine {
     const { fw, bw, windows } = await this.scoreBoth(enc.ids, topK, opts, !onTokens, onRun);
     const tokens: ProbeToken[] = onTokens
       ? []
-      : enc.ids.map((id, i) => {
+      : Array.from(enc.ids, (id, i) => {
           const [start, end] = enc.offsets.at(i);
           return { index: i, id, text: text.slice(start, end), start, end, forward: fw.scores![i], backward: bw ? bw.scores![i] : null };
         });
@@ -227,7 +227,7 @@ export class Engine {
 
   /** Both directions' scores of `ids` over the windows of planWindows(), the backward ones put back in text order. */
   private async scoreBoth(
-    ids: number[],
+    ids: Int32Array,
     topK: number,
     opts: ProbeOptions,
     keepScores: boolean,
@@ -280,13 +280,15 @@ export class Engine {
    * text far over the limit is refused after about maxTokens tokens, not after all of it; the others
    * are refused at once when even their longest tokens could not fit.
    */
-  private encodeLimited(text: string, maxTokens: number, signal?: AbortSignal, offsets = true): { ids: number[]; offsets: OffsetList; warnings: string[] } {
+  private encodeLimited(text: string, maxTokens: number, signal?: AbortSignal, offsets = true): { ids: Int32Array; offsets: OffsetList; warnings: string[] } {
     const tok = this.pack.tokenizer;
     const tooMany = (n: number, atLeast: boolean) =>
       new ProbeError('TOO_MANY_TOKENS', `the text is ${atLeast ? 'at least ' : ''}${n} tokens long; the limit is ${maxTokens} (select less text or raise the limit)`);
     const minTokens = Math.ceil(Buffer.byteLength(text, 'utf8') / tok.maxTokenBytes());
     if (minTokens > maxTokens) throw tooMany(minTokens, true);
-    const ids: number[] = [];
+    // Int32 rather than a JS array: half the memory per token, and no array left for the collector.
+    let idBuf = new Int32Array(Math.max(1024, minTokens));
+    let n = 0;
     const offs = new OffsetList();
     const warnings: string[] = [];
     const step = tok.splitsAtLineStarts ? CHUNK_CHARS : text.length;
@@ -294,16 +296,21 @@ export class Engine {
       checkCancel(signal);
       const b = pieceEnd(text, a, step);
       const e = tok.encode(b - a === text.length ? text : text.slice(a, b));
+      if (n + e.ids.length > idBuf.length) {
+        const grown = new Int32Array(Math.max(2 * idBuf.length, n + e.ids.length));
+        grown.set(idBuf.subarray(0, n));
+        idBuf = grown;
+      }
       for (let i = 0; i < e.ids.length; i++) {
-        ids.push(e.ids[i]);
+        idBuf[n++] = e.ids[i];
         if (offsets) offs.push(e.offsets[i][0] + a, e.offsets[i][1] + a);
       }
-      for (const w of e.warnings) warnings.push(a === 0 ? w : w.replace(/offset (\d+)/g, (_, n: string) => `offset ${Number(n) + a}`));
-      if (ids.length > maxTokens) throw tooMany(ids.length, b < text.length);
+      for (const w of e.warnings) warnings.push(a === 0 ? w : w.replace(/offset (\d+)/g, (_, k: string) => `offset ${Number(k) + a}`));
+      if (n > maxTokens) throw tooMany(n, b < text.length);
       a = b;
     }
-    if (ids.length === 0) throw new ProbeError('EMPTY_TEXT', 'the text tokenizes to no tokens: nothing to probe');
-    return { ids, offsets: offs, warnings };
+    if (n === 0) throw new ProbeError('EMPTY_TEXT', 'the text tokenizes to no tokens: nothing to probe');
+    return { ids: idBuf.subarray(0, n), offsets: offs, warnings };
   }
 
   /** Registers a cleanup to run on dispose() (e.g. sessions an analysis opened on this engine). */
@@ -483,7 +490,7 @@ export class Engine {
    */
   private async scoreSequence(
     direction: Direction,
-    ids: number[],
+    ids: ArrayLike<number>,
     windows: Window[],
     topK: number,
     opts: ProbeOptions,
@@ -562,7 +569,7 @@ interface ScoredRows {
 }
 
 /** Row b * S + i of a batch predicts ids[start + i]; each window scores [scoreFrom, scoreTo). */
-function scoredRows(group: Window[], S: number, ids: number[]): ScoredRows {
+function scoredRows(group: Window[], S: number, ids: ArrayLike<number>): ScoredRows {
   const n = group.reduce((a, w) => a + w.scoreTo - w.scoreFrom, 0);
   const rows = new BigInt64Array(n);
   const targets = new BigInt64Array(n);
@@ -617,7 +624,10 @@ const CHUNK_CHARS = 1 << 13;
 /** The end of the piece that starts at a: the first line start followed by a letter past a + step. */
 function pieceEnd(text: string, a: number, step: number): number {
   if (a + step >= text.length) return text.length;
-  const re = /\n(?=\p{L})/gu;
+  // One line break between a non-space and a letter: the regexes' whitespace rules read a run such as
+  // "\n\n" or "\r\n" differently at the end of a piece ("\n\n" one pre-token) than before a letter
+  // ("\n", "\n"), so a piece never ends inside one.
+  const re = /(?<=\S)\n(?=\p{L})/gu;
   re.lastIndex = a + step;
   const m = re.exec(text);
   return m ? m.index + 1 : text.length;
@@ -697,7 +707,7 @@ class OffsetList {
  */
 function tokenMerger(
   text: string,
-  enc: { ids: number[]; offsets: OffsetList },
+  enc: { ids: ArrayLike<number>; offsets: OffsetList },
   both: boolean,
   sink: (tokens: ProbeToken[]) => void | Promise<void>,
 ): (direction: Direction, scores: TokenScore[]) => void | Promise<void> {

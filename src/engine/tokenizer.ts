@@ -375,8 +375,8 @@ export class PackTokenizer {
   }
 
   /**
-   * True when cutting a text after a line break that is followed by a letter gives the same ids as
-   * the whole text (the pieces' ids concatenated): byte-level BPE whose pre-tokenizer splits with a
+   * True when cutting a text after a line break that follows a non-space and precedes a letter gives
+   * the same ids as the whole text (the pieces' ids concatenated): byte-level BPE whose pre-tokenizer splits with a
    * regex (GPT-2, Llama 3 and Qwen2 patterns all end a pre-token there, and BPE never merges across
    * pre-tokens), with no phantom prefix space. The engine tokenizes long texts in such pieces.
    */

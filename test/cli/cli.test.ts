@@ -58,7 +58,7 @@ test('each subcommand --help prints its own usage, documenting every option it t
       const r = cli(args);
       assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
       assert.equal(r.stderr, '');
-      assert.match(r.stdout, new RegExp(`^ {2}lm-probe (?:[a-z-]+ \\| )?${name}\\b`, 'm'), `${args.join(' ')} shows its usage`);
+      assert.match(r.stdout, new RegExp(`^ {2}lm-probe (?:[a-z-]+ \\| )?${name}(?![\\w-])`, 'm'), `${args.join(' ')} shows its usage`);
       assert.match(r.stdout, /Exit codes:/);
     }
     const own = cli([name, '--help']).stdout;
@@ -66,7 +66,7 @@ test('each subcommand --help prints its own usage, documenting every option it t
     // its own usage, not every command's: no section of an unrelated command
     const related: Record<string, string[]> = { importance: ['analyze', 'geometry'], geometry: ['analyze', 'importance'] };
     for (const other of names.filter((n) => n !== name && !(related[name] ?? []).includes(n))) {
-      assert.doesNotMatch(own, new RegExp(`^ {2}lm-probe ${other}\\b`, 'm'), `lm-probe ${name} --help shows lm-probe ${other}'s usage`);
+      assert.doesNotMatch(own, new RegExp(`^ {2}lm-probe ${other}(?![\\w-])`, 'm'), `lm-probe ${name} --help shows lm-probe ${other}'s usage`);
     }
   }
   // --help wins over a bad option on the same line
@@ -229,4 +229,25 @@ test('probe --summary: delta with its block-bootstrap interval, or why there is 
   const short = cli(['probe', '--summary', '--providers', 'cpu', '--model', DEFAULT, '--text', 'Hello world']);
   assert.equal(short.code, 0, short.stderr);
   assert.match(short.stdout, /no interval: too short for an interval: \d+ tokens?, at least 80 are needed/);
+});
+
+test('bench: medians per length on the given text, the lengths it lacks, corpus tokens/s and peak RSS', () => {
+  const text = file('bench.txt', 'A line of plain text that the model scores, window after window.\n'.repeat(60));
+  const r = cli(['bench', '--model', TINY, '--tokens', '16,40,999999', '--repeats', '2', '--json', text]);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  for (const k of ['probe16', 'probe40']) {
+    assert.ok(j[k].engineMs.min > 0 && j[k].engineMs.min <= j[k].engineMs.median && j[k].engineMs.median <= j[k].engineMs.max, k);
+    assert.ok(j[k].tokensPerSecond > 0 && j[k].windows >= 1, k);
+  }
+  assert.equal(j.probe40.tokens, 40);
+  assert.deepEqual(j.skipped, [999999]);
+  assert.ok(j.corpus.tokens > 40 && j.corpus.tokensPerSecond > 0);
+  assert.ok(j.peakRssMb > 0 && j.directions === 2 && j.repeats === 2);
+  const t = cli(['bench', '--model', TINY, '--tokens', '16', '--repeats', '1', text]);
+  assert.equal(t.code, 0, t.stderr);
+  assert.match(t.stdout, /^probe +16 tokens +[\d.]+ ms \([\d.]+-[\d.]+\), [\d,]+ tokens\/s, 1 windows per direction$/m);
+  assert.match(t.stdout, /^corpus [\d,]+ tokens \(nats only\) in [\d.]+ s: [\d,]+ tokens\/s$/m);
+  refused(cli(['bench', '--model', TINY]), 2, /bench needs a text FILE/, 'bench without a file');
+  refused(cli(['bench', '--model', TINY, '--tokens', '100000', text]), 2, /fewer than every --tokens length/, 'bench on too short a text');
 });

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { planWindows } from '../../src/engine/surprisal';
 import { failureCacheFile, resetProviderFailures } from '../../src/engine/runtime';
-import { TINY, MARKOV, checkCover } from './helpers';
+import { TINY, MARKOV, ROOT, checkCover } from './helpers';
 
 const enginePromise = Engine.open(TINY);
 after(async () => (await enginePromise).dispose());
@@ -257,5 +257,26 @@ test('a forward-only pack whose graph takes int32 ids and an attention mask', as
   } finally {
     await e.dispose();
     await m.dispose();
+  }
+});
+
+test('a long text is tokenized in pieces exactly as in one: blank lines, CRLF and punctuation at the cuts', async () => {
+  // The default pack's vocabulary merges "\n\n", which tiny-gpt's does not.
+  const e = await Engine.open(join(ROOT, 'models', 'default'), { providers: ['cpu'] });
+  try {
+    // Every line start is a possible cut; the runs of whitespace before a letter are where the
+    // pre-tokenizer's regex reads an end of piece differently from the middle of a text.
+    let text = '';
+    // (lines of changing lengths, so that the cuts land on each kind of line start)
+    for (let i = 0; text.length < 40_000; i++) text += `Para ${i} ${'y'.repeat((i * 7) % 23)} text.\n\nNext words\r\nMore 👋🏽 e\u0301\t\nTab\n\n\nThree ${i}\n  indented\n`;
+    const whole = e.tokenize(text);
+    const r = await e.probe(text, { topK: 0 });
+    assert.equal(r.tokens.length, whole.ids.length);
+    r.tokens.forEach((t, i) => {
+      assert.equal(t.id, whole.ids[i], `token ${i}`);
+      assert.deepEqual([t.start, t.end], whole.offsets[i], `token ${i} offsets`);
+    });
+  } finally {
+    await e.dispose();
   }
 });
