@@ -246,7 +246,7 @@ test('bench: medians per length on the given text, the lengths it lacks, corpus 
   assert.ok(j.peakRssMb > 0 && j.directions === 2 && j.repeats === 2);
   const t = cli(['bench', '--model', TINY, '--tokens', '16', '--repeats', '1', text]);
   assert.equal(t.code, 0, t.stderr);
-  assert.match(t.stdout, /^probe +16 tokens +[\d.]+ ms \([\d.]+-[\d.]+\), [\d,]+ tokens\/s, 1 windows per direction$/m);
+  assert.match(t.stdout, /^probe +16 tokens +[\d.]+ ms \([\d.]+-[\d.]+\), [\d,]+ tokens\/s, 1 window per direction$/m);
   assert.match(t.stdout, /^corpus [\d,]+ tokens \(nats only\) in [\d.]+ s: [\d,]+ tokens\/s$/m);
   refused(cli(['bench', '--model', TINY]), 2, /bench needs a text FILE/, 'bench without a file');
   refused(cli(['bench', '--model', TINY, '--tokens', '100000', text]), 2, /fewer than every --tokens length/, 'bench on too short a text');

@@ -80,7 +80,7 @@ export const BENCH_COMMAND: Command = {
         return;
       }
       const lines = [`${report.pack} on ${report.provider}, ${report.directions === 2 ? 'both directions' : 'forward only'}; opened in ${report.loadMs} ms; medians of ${repeats} after a warm-up`];
-      for (const p of Object.values(probes)) lines.push(`probe ${String(p.tokens).padStart(6)} tokens  ${p.engineMs.median} ms (${p.engineMs.min}-${p.engineMs.max}), ${p.tokensPerSecond.toLocaleString('en-US')} tokens/s, ${p.windows} windows per direction`);
+      for (const p of Object.values(probes)) lines.push(`probe ${String(p.tokens).padStart(6)} tokens  ${p.engineMs.median} ms (${p.engineMs.min}-${p.engineMs.max}), ${p.tokensPerSecond.toLocaleString('en-US')} tokens/s, ${p.windows} window${p.windows === 1 ? '' : 's'} per direction`);
       if (report.skipped.length) lines.push(`skipped: ${report.skipped.join(', ')} tokens (the text has ${offsets.length})`);
       lines.push(`corpus ${report.corpus.tokens.toLocaleString('en-US')} tokens (nats only) in ${report.corpus.seconds} s: ${report.corpus.tokensPerSecond.toLocaleString('en-US')} tokens/s`);
       lines.push(`peak RSS ${report.peakRssMb} MB`);
