@@ -348,9 +348,8 @@ export const ANALYSIS_COMMANDS: Record<string, Command> = {
         if (!source) throw new CliError(EXIT.USAGE, 'bench-analyses needs a text FILE with at least --tokens tokens');
         const enc = engine.tokenize(source);
         if (enc.ids.length < n) throw new CliError(EXIT.USAGE, `the text has ${enc.ids.length} tokens, fewer than --tokens ${n}`);
-        // cut at the n-th token's end, via the tokenizer's offsets
-        const full = engine.pack.tokenizer.encode(source);
-        source = source.slice(0, full.offsets[n - 1][1]);
+        // cut at the n-th token's end
+        source = source.slice(0, enc.offsets[n - 1][1]);
         const analyses: ProbeOptions['analyses'] = {
           futureLens: engine.pack.files.probes || typeof v.probes === 'string' ? (typeof v.probes === 'string' ? { probesFile: v.probes } : true) : undefined,
           importance: {},

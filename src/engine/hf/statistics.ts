@@ -169,8 +169,9 @@ export function appendStatistics(model: Uint8Array | onnx.ModelProto, outputs: M
       const shape = sub.o('Concat', [lead, sub.o('Slice', [sub.o('Shape', [rowLogits]), sub.constI([-1]), sub.constI([Number.MAX_SAFE_INTEGER])])], { axis: 0 });
       sub.op('Reshape', [rowLogits, shape], {}, [branchOut(outputs.logits)]);
     }
+    const toMove = new Set(lean.filter((l) => l.moved).flatMap((l) => l.nodes));
     const moved = (graph.node as onnx.NodeProto[])
-      .filter((n) => taken.has(n) && lean.some((l) => l.moved && l.nodes.includes(n)))
+      .filter((n) => toMove.has(n))
       .map((n) => onnx.NodeProto.create({ ...n, output: n.output.map((o) => (lean.some((l) => l.name === o) ? branchOut(o) : o)) }));
     const inner = sub.graph('lm_probe_full_outputs');
     const thenBranch: onnx.IGraphProto = { ...inner, node: [...moved, ...(inner.node ?? [])], output: lean.map((l) => valueInfo(branchOut(l.name), FLOAT, null)) };
