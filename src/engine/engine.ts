@@ -1,5 +1,6 @@
 // The engine: a loaded model pack with its ONNX Runtime sessions, turning text into a ProbeResult.
 import { selectionDeltaInterval } from './bootstrap';
+import { pieceEnd } from './tokenizer';
 import { ProbeError, isProbeError } from './errors';
 import { defaultPackDir, type LoadedPack } from './pack';
 import { openModel } from './modelSource';
@@ -294,7 +295,7 @@ export class Engine {
     const step = tok.splitsAtLineStarts ? CHUNK_CHARS : text.length;
     for (let a = 0; a < text.length; ) {
       checkCancel(signal);
-      const b = pieceEnd(text, a, step);
+      const b = a + step >= text.length ? text.length : pieceEnd(text, a + step);
       const e = tok.encode(b - a === text.length ? text : text.slice(a, b));
       if (n + e.ids.length > idBuf.length) {
         const grown = new Int32Array(Math.max(2 * idBuf.length, n + e.ids.length));
@@ -615,23 +616,11 @@ interface ScoredSequence {
 }
 
 /**
- * Text is cut into pieces of about this many characters for tokenizing (at line starts). The
- * tokenizer's garbage per piece waits for V8's next collection: tokenizing 2 MB of text raised the
- * peak RSS by 60 MB with pieces of 64k characters and by 40 MB with 8k, as fast.
+ * Text is cut into pieces of about this many characters for tokenizing (tokenizer.ts pieceEnd). The
+ * tokenizer's garbage per piece waits for V8's next collection: tokenizing 2 MB of code raised the
+ * peak RSS by 40-60 MB in pieces of 8-64k characters and by about 30 MB in pieces of 2k, as fast.
  */
-const CHUNK_CHARS = 1 << 13;
-
-/** The end of the piece that starts at a: the first line start followed by a letter past a + step. */
-function pieceEnd(text: string, a: number, step: number): number {
-  if (a + step >= text.length) return text.length;
-  // One line break between a non-space and a letter: the regexes' whitespace rules read a run such as
-  // "\n\n" or "\r\n" differently at the end of a piece ("\n\n" one pre-token) than before a letter
-  // ("\n", "\n"), so a piece never ends inside one.
-  const re = /(?<=\S)\n(?=\p{L})/gu;
-  re.lastIndex = a + step;
-  const m = re.exec(text);
-  return m ? m.index + 1 : text.length;
-}
+const CHUNK_CHARS = 1 << 11;
 
 function checkText(text: string): void {
   if (typeof text !== 'string' || text.length === 0) throw new ProbeError('EMPTY_TEXT', 'the text is empty: nothing to probe');

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { PackTokenizer, toWellFormed } from '../../src/engine/tokenizer';
+import { PackTokenizer, pieceEnd, toWellFormed } from '../../src/engine/tokenizer';
 import { isProbeError } from '../../src/engine/errors';
 import { ROOT, MARKOV } from './helpers';
 
@@ -206,6 +206,44 @@ test('a long text is mapped in one pass', () => {
     const enc = f.tok.encode(text);
     assert.equal(checkCover(text, enc.offsets), null, f.name);
     assert.deepEqual(enc.ids, f.ref.encode(text, { add_special_tokens: false }).ids, f.name);
+  }
+});
+
+test('pieceEnd: the pieces of a text tokenize to the ids of the whole, in the families that allow it', () => {
+  // Code (indented lines, ";" or "{" or a digit before the line break, CRLF, blank lines) and prose,
+  // cut at every place pieceEnd finds.
+  const lines = [
+    'export function f(x: number): number {',
+    '    return x * 2; // twice',
+    '  }',
+    '',
+    '\tconst s = "café" + \'naïve\' + `😀 中文`;',
+    'Some prose, then a word',
+    '  indented 12345',
+    '  e\u0301 combining',
+    "it's done",
+    '\r',
+    '    /** doc */',
+    '    1.5e3',
+    '}',
+  ];
+  let text = '';
+  for (let i = 0; text.length < 6000; i++) text += lines[(i * 5) % lines.length] + (i % 7 === 0 ? '\r\n' : i % 11 === 0 ? '\n\n' : '\n');
+  const families = [...FIX.map((f) => ({ name: f.name, tok: f.tok })), { name: 'default pack', tok: new PackTokenizer(JSON.parse(readFileSync(join(ROOT, 'models', 'default', 'tokenizer.json'), 'utf8')), 'default') }];
+  const cut = families.filter((f) => f.tok.splitsAtLineStarts);
+  assert.deepEqual(cut.map((f) => f.name), ['llama3-bytelevel', 'qwen2-nfc', 'smollm-digits', 'default pack']);
+  for (const f of cut) {
+    const whole = f.tok.encode(text).ids;
+    const ends: number[] = [];
+    for (let a = 0; a < text.length; ) {
+      const b = pieceEnd(text, a + 1);
+      ends.push(b);
+      a = b;
+    }
+    assert.ok(ends.length > 100, `${f.name}: ${ends.length} pieces`);
+    const ids: number[] = [];
+    for (let k = 0, a = 0; k < ends.length; a = ends[k++]) ids.push(...f.tok.encode(text.slice(a, ends[k])).ids);
+    assert.deepEqual(ids, whole, f.name);
   }
 });
 
