@@ -152,14 +152,22 @@ test('corpus: delta with a bootstrap interval, JSON and text', () => {
 test('Ctrl-C (SIGINT) cancels between windows: exit 130, one message', async () => {
   // long enough to take far more than 3 s (tens of thousands of windows), under the token limit
   const p = file('long.txt', 'a fairly long text that takes a while to score in many windows. '.repeat(9000));
-  const child = spawn(process.execPath, [CLI, 'probe', '--model', TINY, '--summary', p], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'probe', '--model', TINY, '--summary', p], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, LM_PROBE_PROGRESS_SECONDS: '0.05' },
+  });
   let stderr = '';
   let stdout = '';
-  child.stderr.on('data', (d) => (stderr += d));
+  // interrupt once the engine is scoring (its first progress line), whatever the machine's speed
+  let scoring: () => void = () => undefined;
+  const started = new Promise<void>((r) => (scoring = r));
+  child.stderr.on('data', (d) => {
+    stderr += d;
+    if (/tokens/.test(stderr)) scoring();
+  });
   child.stdout.on('data', (d) => (stdout += d));
   const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
-  // wait until the engine is scoring (the sessions are open), then interrupt
-  await new Promise((r) => setTimeout(r, 3000));
+  await started;
   child.kill('SIGINT');
   const code = await exited;
   assert.equal(code, 130, stderr);
