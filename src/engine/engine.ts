@@ -84,8 +84,9 @@ export class Engine {
     let choice: string | undefined;
     try {
       for (const dirn of ['forward', 'backward'] as const) {
-        const source = sources[dirn];
-        if (!source) continue;
+        const makeSource = sources[dirn];
+        if (!makeSource) continue;
+        const source = makeSource();
         // The backward graph starts on the provider the forward one got (or a later one).
         const list = dirn === 'forward' ? providers : providers.slice(providers.indexOf(provider));
         let opened;

@@ -8,11 +8,19 @@ import { onnx } from 'onnx-proto';
 import type { LoadedPack } from './pack';
 import { appendStatistics, type ModelOutputs, STAT_NAMES } from './hf/statistics';
 import { additiveMasks } from './additiveMask';
+import { ProbeError } from './errors';
 
+/**
+ * The graph of each direction, made when its session is created. A rewritten graph's bytes (the file
+ * read, then the new graph) are garbage once ONNX Runtime has them; made one at a time, the first
+ * graph's can be collected while the second's are made, which V8 does when a large pack's buffers
+ * push its external memory up by tens of MB. (The default pack's peak is ONNX Runtime's own: 251 MB
+ * either way.)
+ */
 export interface GraphSources {
   pack: LoadedPack;
-  forward: string | Uint8Array;
-  backward: string | Uint8Array | null;
+  forward: () => string | Uint8Array;
+  backward: (() => string | Uint8Array) | null;
 }
 
 function appended(file: string, outputs: ModelOutputs): Uint8Array | null {
@@ -26,18 +34,25 @@ function appended(file: string, outputs: ModelOutputs): Uint8Array | null {
   return appendStatistics(m, outputs);
 }
 
-/** The graphs to open: with statistics where they can be appended to both directions, else the files. */
+/**
+ * The graphs to open: with statistics appended, else the files. A graph the statistics cannot be
+ * appended to throws BAD_PACK when it is made, and Engine.open then opens both files as they are.
+ */
 export function graphSources(pack: LoadedPack, withStatistics: boolean): GraphSources {
-  const plain: GraphSources = { pack, forward: pack.files.forward, backward: pack.files.backward };
+  const plainBackward = pack.files.backward;
+  const plain: GraphSources = { pack, forward: () => pack.files.forward, backward: plainBackward ? () => plainBackward : null };
   if (!withStatistics || pack.manifest.graph.statistics) return plain;
-  try {
-    const outputs = pack.manifest.graph.outputs;
-    const forward = appended(pack.files.forward, outputs);
-    const backward = pack.files.backward ? appended(pack.files.backward, outputs) : null;
-    if (!forward || (pack.files.backward && !backward)) return plain;
-    const manifest = { ...pack.manifest, graph: { ...pack.manifest.graph, statistics: STAT_NAMES } };
-    return { pack: { ...pack, manifest }, forward, backward };
-  } catch {
-    return plain; // a graph we cannot parse is left to ONNX Runtime, which says what is wrong
-  }
+  const outputs = pack.manifest.graph.outputs;
+  const make = (file: string) => (): Uint8Array => {
+    let bytes: Uint8Array | null;
+    try {
+      bytes = appended(file, outputs);
+    } catch {
+      bytes = null; // a graph we cannot parse is left to ONNX Runtime, which says what is wrong
+    }
+    if (!bytes) throw new ProbeError('BAD_PACK', `model pack ${pack.dir}: the statistics cannot be appended to ${file}`);
+    return bytes;
+  };
+  const manifest = { ...pack.manifest, graph: { ...pack.manifest.graph, statistics: STAT_NAMES } };
+  return { pack: { ...pack, manifest }, forward: make(pack.files.forward), backward: plainBackward ? make(plainBackward) : null };
 }

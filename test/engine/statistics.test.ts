@@ -2,9 +2,11 @@
 // written by the graph builder) equal the JavaScript reduction of the logits (rowStats).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { onnx } from 'onnx-proto';
 import { Engine } from '../../src/engine/engine';
-import { MARKOV, ROOT, TINY } from './helpers';
+import { MARKOV, ROOT, TINY, tempPack } from './helpers';
 
 const TEXT = 'def f(x):\n    return x ** 2  # 平方 👋🏽 e\u0301\r\n' + 'The quick brown fox jumps over the lazy dog. '.repeat(12);
 
@@ -40,3 +42,39 @@ for (const pack of [join(ROOT, 'models', 'default'), TINY, MARKOV, join(ROOT, 't
     }
   });
 }
+
+test('a pack whose backward graph cannot take the statistics (external weights) opens both graphs as they are, with the same scores', async () => {
+  const dir = tempPack(TINY, (m, d) => {
+    // the backward graph with its weights moved to a file beside it
+    const file = join(d, m.backward as string);
+    const model = onnx.ModelProto.decode(readFileSync(file));
+    const chunks: Buffer[] = [];
+    let offset = 0;
+    for (const t of model.graph?.initializer ?? []) {
+      if (!t.rawData || t.rawData.length === 0) continue;
+      const raw = Buffer.from(t.rawData);
+      chunks.push(raw);
+      t.rawData = new Uint8Array(0);
+      t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+      t.externalData = [
+        { key: 'location', value: 'backward.weights' },
+        { key: 'offset', value: String(offset) },
+        { key: 'length', value: String(raw.length) },
+      ];
+      offset += raw.length;
+    }
+    writeFileSync(join(d, 'backward.weights'), Buffer.concat(chunks));
+    writeFileSync(file, onnx.ModelProto.encode(model).finish());
+  });
+  const a = await Engine.open(dir, { providers: ['cpu'] });
+  const b = await Engine.open(TINY, { providers: ['cpu'], inGraphStatistics: false });
+  try {
+    assert.equal(a.pack.manifest.graph.statistics, undefined, 'both graphs as they are, not one of each');
+    const ra = await a.probe(TEXT, { topK: 3 });
+    const rb = await b.probe(TEXT, { topK: 3 });
+    assert.deepEqual(ra.tokens.map((t) => [t.forward.surprisalBits, t.backward?.surprisalBits]), rb.tokens.map((t) => [t.forward.surprisalBits, t.backward?.surprisalBits]));
+  } finally {
+    await a.dispose();
+    await b.dispose();
+  }
+});
