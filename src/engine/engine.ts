@@ -278,7 +278,7 @@ export class Engine {
 
   /**
    * Token ids (and offsets) of a text, refused with TOO_MANY_TOKENS past maxTokens. Tokenizers that
-   * allow it (PackTokenizer.splitsAtLineStarts) read the text in pieces cut at line starts, so a
+   * allow it (PackTokenizer.cutsIntoPieces) read the text in pieces (tokenizer.ts pieceEnd), so a
    * text far over the limit is refused after about maxTokens tokens, not after all of it; the others
    * are refused at once when even their longest tokens could not fit.
    */
@@ -293,7 +293,7 @@ export class Engine {
     let n = 0;
     const offs = new OffsetList();
     const warnings: string[] = [];
-    const step = tok.splitsAtLineStarts ? CHUNK_CHARS : text.length;
+    const step = tok.cutsIntoPieces ? CHUNK_CHARS : text.length;
     for (let a = 0; a < text.length; ) {
       checkCancel(signal);
       const b = a + step >= text.length ? text.length : pieceEnd(text, a + step);

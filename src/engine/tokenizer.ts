@@ -187,18 +187,21 @@ class Splitter {
 }
 
 /**
- * The first place at or past `from` where a text may be cut for a tokenizer whose
- * splitsAtLineStarts is true (text.length where there is none):
+ * The first place at or past `from` where a text may be cut for a tokenizer whose cutsIntoPieces is
+ * true (text.length where there is none):
  * - after a line break that follows a non-space and precedes a letter;
  * - before a line break ("\n" or "\r\n") that follows a letter or a digit, which is where code
- *   has its cuts (its lines start with indentation).
- * A letter or digit run ends a pre-token in every such pattern, and a line break there starts the
- * next one whatever follows it. Whitespace runs are never cut: the patterns read "\n\n" or "\n  "
- * at the end of a piece differently from before a letter; nor is punctuation before a line break,
- * which Llama 3's pattern joins to it (";\n").
+ *   has its cuts (its lines start with indentation);
+ * - before a space that follows a non-space and precedes a letter, so that a long line (minified
+ *   code, a paragraph without line breaks) is cut too: tokenized whole, a 2 MB line took 126 MB
+ *   more at its peak where 2 MB of lines took 28.
+ * A letter, digit or punctuation run ends a pre-token in every such pattern, and a line break there,
+ * or a space before a letter, starts the next one whatever follows. Whitespace runs are never cut:
+ * the patterns read "\n\n" or "\n  " at the end of a piece differently from before a letter; nor
+ * is punctuation before a line break, which Llama 3's pattern joins to it (";\n").
  */
 export function pieceEnd(text: string, from: number): number {
-  const re = /(?<=\S)\n(?=\p{L})|(?<=[\p{L}\p{N}])(?=\r?\n)/gu;
+  const re = /(?<=\S)\n(?=\p{L})|(?<=[\p{L}\p{N}])(?=\r?\n)|(?<=\S)(?= \p{L})/gu;
   re.lastIndex = from;
   const m = re.exec(text);
   return m ? m.index + m[0].length : text.length;
@@ -427,7 +430,7 @@ export class PackTokenizer {
    * Qwen2 patterns all end a pre-token there, and BPE never merges across pre-tokens), with no
    * phantom prefix space. The engine tokenizes long texts in such pieces.
    */
-  get splitsAtLineStarts(): boolean {
+  get cutsIntoPieces(): boolean {
     if (this.kind !== 'byte-level-bpe' || this.pre !== null) return false;
     const p = this.json.pre_tokenizer as { type?: string; use_regex?: boolean; pretokenizers?: unknown[] } | null | undefined;
     if (!p) return false;

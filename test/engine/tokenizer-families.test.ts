@@ -226,11 +226,13 @@ test('pieceEnd: the pieces of a text tokenize to the ids of the whole, in the fa
     '    /** doc */',
     '    1.5e3',
     '}',
+    'var a=1,b="x y";function g(c){return c&&c.d?c.d(a):b}window.h=g; if(a)  x = g(b) ; else y', // minified
+    "a long line of prose, with commas; \"quotes\", (parentheses) and 3 numbers 42 7, l'apostrophe don't",
   ];
   let text = '';
   for (let i = 0; text.length < 6000; i++) text += lines[(i * 5) % lines.length] + (i % 7 === 0 ? '\r\n' : i % 11 === 0 ? '\n\n' : '\n');
   const families = [...FIX.map((f) => ({ name: f.name, tok: f.tok })), { name: 'default pack', tok: new PackTokenizer(JSON.parse(readFileSync(join(ROOT, 'models', 'default', 'tokenizer.json'), 'utf8')), 'default') }];
-  const cut = families.filter((f) => f.tok.splitsAtLineStarts);
+  const cut = families.filter((f) => f.tok.cutsIntoPieces);
   assert.deepEqual(cut.map((f) => f.name), ['llama3-bytelevel', 'qwen2-nfc', 'smollm-digits', 'default pack']);
   for (const f of cut) {
     const whole = f.tok.encode(text).ids;
