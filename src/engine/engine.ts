@@ -617,9 +617,9 @@ interface ScoredSequence {
 }
 
 /**
- * Text is cut into pieces of about this many characters for tokenizing (tokenizer.ts pieceEnd). The
- * tokenizer's garbage per piece waits for V8's next collection: tokenizing 2 MB of code raised the
- * peak RSS by 40-60 MB in pieces of 8-64k characters and by about 30 MB in pieces of 2k, as fast.
+ * Text is cut into pieces of about this many characters for tokenizing (tokenizer.ts pieceEnd): what
+ * a piece allocates is garbage once its ids are copied out, and small pieces keep little of it alive
+ * at each collection (BENCHMARKS.md, "Flat memory").
  */
 const CHUNK_CHARS = 1 << 11;
 

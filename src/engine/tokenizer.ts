@@ -207,6 +207,18 @@ export function pieceEnd(text: string, from: number): number {
   return m ? m.index + m[0].length : text.length;
 }
 
+/** A sample with each kind of cut pieceEnd makes (code, prose, CRLF, digits, a minified line). */
+const CUT_SAMPLE = [
+  'export function f(x: number): number {',
+  '    return x * 2; // twice 42',
+  '  }\r',
+  '',
+  'Some prose, then a word',
+  "it's done; \"quoted\" (parens) l'apostrophe don't",
+  'var a=1,b="x y";function g(c){return c&&c.d?c.d(a):b} if(a)  x = g(b) ; else y',
+  '\tcafé e\u0301 中文 😀',
+].join('\n');
+
 /**
  * BPE's word cache: the library's is an LRU that deletes and re-inserts a word on every hit. On 2 MB
  * of code that churn was a quarter of the tokenizing time, and it promoted most of the garbage that
@@ -387,6 +399,7 @@ export class PackTokenizer {
   private readonly rawSplitter: Splitter;
   private readonly normSplitter: Splitter;
   private maxBytes = 0;
+  private cuts?: boolean;
   private fp?: string;
 
   constructor(json: unknown, where: string) {
@@ -428,15 +441,36 @@ export class PackTokenizer {
    * True when cutting a text where pieceEnd() does gives the same ids as the whole text (the pieces'
    * ids concatenated): byte-level BPE whose pre-tokenizer splits with a regex (GPT-2, Llama 3 and
    * Qwen2 patterns all end a pre-token there, and BPE never merges across pre-tokens), with no
-   * phantom prefix space. The engine tokenizes long texts in such pieces.
+   * phantom prefix space. A custom Split pattern could join what these split, so a sample with every
+   * kind of cut is also tokenized both ways once. The engine tokenizes long texts in such pieces.
    */
   get cutsIntoPieces(): boolean {
+    this.cuts ??= this.regexSplits() && this.piecesMatchWhole(CUT_SAMPLE);
+    return this.cuts;
+  }
+
+  private regexSplits(): boolean {
     if (this.kind !== 'byte-level-bpe' || this.pre !== null) return false;
     const p = this.json.pre_tokenizer as { type?: string; use_regex?: boolean; pretokenizers?: unknown[] } | null | undefined;
     if (!p) return false;
     if (p.type === 'ByteLevel') return p.use_regex !== false;
     const steps = p.type === 'Sequence' ? (p.pretokenizers ?? []) as { type?: string; use_regex?: boolean }[] : [];
     return steps.some((q) => q.type === 'Split' || (q.type === 'ByteLevel' && q.use_regex !== false));
+  }
+
+  private piecesMatchWhole(text: string): boolean {
+    try {
+      const whole = this.tok.encode(text, { add_special_tokens: false }).ids;
+      const ids: number[] = [];
+      for (let a = 0; a < text.length; ) {
+        const b = pieceEnd(text, a + 1);
+        ids.push(...this.tok.encode(text.slice(a, b), { add_special_tokens: false }).ids);
+        a = b;
+      }
+      return ids.length === whole.length && ids.every((id, i) => id === whole[i]);
+    } catch {
+      return false;
+    }
   }
 
   /** Longest token in UTF-8 bytes: a text of n bytes has at least n / maxTokenBytes() tokens. */

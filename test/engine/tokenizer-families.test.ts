@@ -249,6 +249,16 @@ test('pieceEnd: the pieces of a text tokenize to the ids of the whole, in the fa
   }
 });
 
+test('cutsIntoPieces: a Split pattern that pieces would read differently is found out (the engine then tokenizes a text whole)', () => {
+  // fixed-width pre-tokens of 4 characters: a piece restarts the count, so its ids differ from the whole's
+  const json = load('llama3-bytelevel');
+  json.pre_tokenizer.pretokenizers[0].pattern = { Regex: '[\\s\\S]{1,4}' };
+  const odd = new PackTokenizer(json, 'fixed-width');
+  assert.equal(odd.kind, 'byte-level-bpe');
+  assert.equal(odd.cutsIntoPieces, false);
+  assert.equal(byName('llama3-bytelevel').tok.cutsIntoPieces, true);
+});
+
 test('kind', () => {
   for (const f of FIX) assert.equal(f.tok.kind, f.name.startsWith('llama3') || f.name.startsWith('qwen2') || f.name.startsWith('smollm') ? 'byte-level-bpe' : 'sentencepiece-bpe');
   assert.equal(new PackTokenizer(JSON.parse(readFileSync(join(MARKOV, 'tokenizer.json'), 'utf8')), 'markov').kind, 'byte-level-bpe');
