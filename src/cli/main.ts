@@ -9,14 +9,9 @@ import { CliError, EXIT } from './io';
 import { COMMANDS, HELP } from './commands';
 import { commandHelp, globalHelp } from './help';
 import { parseCommandArgs } from './options';
-import { setFlagsFromString } from 'node:v8';
+import { keepYoungGenerationSmall } from '../engine/youngGeneration';
 
-// V8 grows the young generation (to 16 MB semi-spaces, about 30 MB more heap) while a long text is
-// tokenized and keeps it through the scoring; with the growth off, `probe --summary` and `corpus`
-// on 2 MB of text peak near their figure on 50k characters, as fast (BENCHMARKS.md, "Flat memory").
-// The flag is read each time the young generation would grow, so it takes effect when set here; this
-// process is the CLI's own (the extension host is left alone).
-setFlagsFromString('--semi-space-growth-factor=1');
+keepYoungGenerationSmall();
 
 function version(): string {
   try {

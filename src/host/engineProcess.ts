@@ -5,6 +5,7 @@
 // the probe (the editor shows surprisal first): they reuse the last probe's result.
 import { Engine, type ProbeResult } from '../engine';
 import { runAnalyses } from '../engine/analysis';
+import { keepYoungGenerationSmall } from '../engine/youngGeneration';
 import {
   isParentToChild,
   toWireError,
@@ -22,6 +23,8 @@ function send(msg: ChildToParent): void {
 let engine: Engine | undefined;
 let engineKey = '';
 /** Requests are served one after another: a probe waits for the one before it to finish or abort. */
+keepYoungGenerationSmall();
+
 let queue: Promise<unknown> = Promise.resolve();
 const aborts = new Map<number, AbortController>();
 /** The last probe's result, for an analyses request on the same text (no second surprisal pass). */
