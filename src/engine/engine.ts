@@ -296,7 +296,7 @@ export class Engine {
     const step = tok.cutsIntoPieces ? CHUNK_CHARS : text.length;
     for (let a = 0; a < text.length; ) {
       checkCancel(signal);
-      const b = a + step >= text.length ? text.length : pieceEnd(text, a + step);
+      const b = pieceEnd(text, a + step);
       const e = tok.encode(b - a === text.length ? text : text.slice(a, b));
       if (n + e.ids.length > idBuf.length) {
         const grown = new Int32Array(Math.max(2 * idBuf.length, n + e.ids.length));

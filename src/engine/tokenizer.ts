@@ -188,7 +188,7 @@ class Splitter {
 
 /**
  * The first place at or past `from` where a text may be cut for a tokenizer whose cutsIntoPieces is
- * true (text.length where there is none):
+ * true (text.length where there is none, or where `from` is past the end):
  * - after a line break that follows a non-space and precedes a letter;
  * - before a line break ("\n" or "\r\n") that follows a letter or a digit, which is where code
  *   has its cuts (its lines start with indentation);

@@ -20,11 +20,11 @@ function send(msg: ChildToParent): void {
   process.send?.(msg);
 }
 
+keepYoungGenerationSmall();
+
 let engine: Engine | undefined;
 let engineKey = '';
 /** Requests are served one after another: a probe waits for the one before it to finish or abort. */
-keepYoungGenerationSmall();
-
 let queue: Promise<unknown> = Promise.resolve();
 const aborts = new Map<number, AbortController>();
 /** The last probe's result, for an analyses request on the same text (no second surprisal pass). */
