@@ -467,6 +467,25 @@ export class Engine {
         );
       }
     }
+    // Windows run in batches: each row of a batch of two must get what it gets alone. This also
+    // catches a graph whose rows the in-graph statistics take early (hf/scoredRows.ts) where a
+    // tensor does not have the batch's rows, which Engine.open then opens as it is.
+    const rowsOf2 = [
+      [m.bos.id, m.bos.id, m.bos.id],
+      [m.bos.id, 1 % V, 2 % V],
+    ];
+    let pair, alone;
+    try {
+      pair = await this.exec(this.session(direction), rowsOf2, false);
+      alone = await this.exec(this.session(direction), rowsOf2.slice(1), false);
+    } catch (e) {
+      if (isProbeError(e) && e.code === 'RUNTIME') throw new ProbeError('BAD_PACK', `model pack ${this.pack.dir}: the ${direction} graph fails on a batch of 2 and 3 positions: ${e.message}`);
+      throw e;
+    }
+    const second = pair.logits.subarray(3 * V);
+    if (pair.logits.length !== 6 * V || alone.logits.some((z, i) => !(Math.abs(z - second[i]) <= 1e-3 * Math.max(1, Math.abs(z))))) {
+      throw new ProbeError('BAD_PACK', `model pack ${this.pack.dir}: the ${direction} graph gives a row of a batch of 2 other logits than the same row alone: its rows are not independent`);
+    }
     // The graph must take the full context the manifest promises (position embeddings, masks).
     // Graphs that LM Probe built itself take their model's positions.
     if (this.pack.built) return;

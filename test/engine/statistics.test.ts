@@ -78,3 +78,49 @@ test('a pack whose backward graph cannot take the statistics (external weights) 
     await b.dispose();
   }
 });
+
+test('a graph that adds a per-position tensor before its final norm (no batch rows to take early) falls back to its own graphs, with the same scores', async () => {
+  // logits = W ln_f(h + wpe[0:S]): wpe[0:S] is [1, S, D], so its rows are not the batch's rows.
+  const addPositions = (file: string) => {
+    const model = onnx.ModelProto.decode(readFileSync(file));
+    const g = model.graph as onnx.GraphProto;
+    const lnF = (g.node as onnx.NodeProto[]).find((n) => n.opType === 'LayerNormalization' && n.input[1] === 'ln_f.weight')!;
+    const c = (name: string, v: number[], dims: number[]) =>
+      onnx.NodeProto.create({ opType: 'Constant', output: [name], attribute: [{ name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: { dataType: onnx.TensorProto.DataType.INT64, dims, int64Data: v } }] });
+    const n = (opType: string, input: string[], output: string) => onnx.NodeProto.create({ opType, input, output: [output] });
+    const nodes = [
+      c('t_zero', [0], []),
+      c('t_one', [1], []),
+      c('t_axes', [0], [1]),
+      n('Shape', ['input_ids'], 't_shape'),
+      n('Gather', ['t_shape', 't_one'], 't_len'),
+      n('Range', ['t_zero', 't_len', 't_one'], 't_pos'),
+      n('Gather', ['wpe.weight', 't_pos'], 't_table'),
+      n('Unsqueeze', ['t_table', 't_axes'], 't_per_position'),
+      n('Add', [lnF.input[0], 't_per_position'], 't_h'),
+    ];
+    lnF.input[0] = 't_h';
+    (g.node as onnx.NodeProto[]).splice((g.node as onnx.NodeProto[]).indexOf(lnF), 0, ...nodes);
+    writeFileSync(file, onnx.ModelProto.encode(model).finish());
+  };
+  const dir = tempPack(TINY, (m, d) => {
+    addPositions(join(d, m.forward as string));
+    addPositions(join(d, m.backward as string));
+  });
+  const a = await Engine.open(dir, { providers: ['cpu'] });
+  const b = await Engine.open(dir, { providers: ['cpu'], inGraphStatistics: false });
+  try {
+    assert.equal(a.pack.manifest.graph.statistics, undefined, 'the graphs as they are');
+    const ra = await a.probe(TEXT, { topK: 3 });
+    const rb = await b.probe(TEXT, { topK: 3 });
+    assert.ok(ra.tokens.length > 40, 'several windows: batches of more than one row');
+    assert.deepEqual(ra.tokens.map((t) => [t.forward.surprisalBits, t.backward?.surprisalBits]), rb.tokens.map((t) => [t.forward.surprisalBits, t.backward?.surprisalBits]));
+    const plain = await Engine.open(TINY, { providers: ['cpu'] });
+    const rp = await plain.probe(TEXT, { topK: 3 });
+    await plain.dispose();
+    assert.notDeepEqual(ra.tokens.map((t) => t.forward.surprisalBits), rp.tokens.map((t) => t.forward.surprisalBits), 'the added positions change the scores');
+  } finally {
+    await a.dispose();
+    await b.dispose();
+  }
+});

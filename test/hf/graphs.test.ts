@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { onnx } from 'onnx-proto';
 import { loadHfModel } from '../../src/engine/hf/source';
 import { builtFeeds } from './feeds';
 
@@ -50,6 +51,26 @@ for (const name of readdirSync(ROOT).filter((n) => existsSync(join(ROOT, n, 'ref
       const hl = await head.run({ hidden: new ort.Tensor('float32', last, [T, D]) });
       assert.ok(maxAbsDiff(hl.logits.data as Float32Array, out.logits.data as Float32Array) < 1e-4, 'head(hidden_states[L]) = logits');
       await head.release();
+
+      // A scoring run: rows out of order, the last block's tail run on those rows only.
+      const B = ids.length;
+      const V = m.spec.vocabSize;
+      const rows = [B * T - 1, 0, Math.floor((B * T) / 2)];
+      const targets = rows.map((r) => (r * 7 + 3) % V);
+      const feeds = builtFeeds(ids);
+      feeds.lm_probe_rows = new ort.Tensor('int64', BigInt64Array.from(rows.map(BigInt)), [rows.length]);
+      feeds.lm_probe_target_ids = new ort.Tensor('int64', BigInt64Array.from(targets.map(BigInt)), [rows.length]);
+      feeds.lm_probe_full = new ort.Tensor('bool', Uint8Array.of(0), []);
+      const lp = (await s.run(feeds, ['lm_probe_target_logprob'])).lm_probe_target_logprob.data as Float32Array;
+      rows.forEach((r, j) => {
+        const z = ref.logits.slice(r * V, (r + 1) * V);
+        const mx = Math.max(...z);
+        const want = z[targets[j]] - mx - Math.log(z.reduce((a, x) => a + Math.exp(x - mx), 0));
+        assert.ok(Math.abs(lp[j] - want) < 1e-4, `${name} row ${r}: ${lp[j]} vs ${want}`);
+      });
+      const main = onnx.ModelProto.decode(readFileSync(m.graphs.forward)).graph!.node!;
+      const early = main.filter((n) => n.name!.startsWith('lm_probe/') && /MatMul/.test(n.opType!));
+      assert.ok(early.length >= 3, `${name}: the last block's MLP and the unembedding run on the scored rows (${early.length} matrix products)`);
     } finally {
       await s.release();
     }

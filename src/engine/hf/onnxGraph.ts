@@ -68,6 +68,13 @@ export class GraphBuilder {
     return outs;
   }
 
+  /** A copy of one-output node `n` (its op, domain and attributes) on other inputs. */
+  like(n: onnx.INodeProto, inputs: string[]): string {
+    const out = this.op(n.opType!, inputs, {}, 1, n.domain ?? '')[0];
+    this.nodes[this.nodes.length - 1].attribute = n.attribute;
+    return out;
+  }
+
   /** One-output op. */
   o(type: string, inputs: string[], attrs: Record<string, Attr> = {}): string {
     return this.op(type, inputs, attrs)[0];
@@ -138,7 +145,11 @@ export class GraphBuilder {
 
   /** An existing model with this builder's nodes, constants, inputs and outputs appended to its graph. */
   appendTo(model: Uint8Array | onnx.ModelProto): Uint8Array {
-    const m = model instanceof Uint8Array ? onnx.ModelProto.decode(model) : model;
+    return onnx.ModelProto.encode(this.appendToModel(model instanceof Uint8Array ? onnx.ModelProto.decode(model) : model)).finish();
+  }
+
+  /** appendTo without the encoding: `m` itself, changed. */
+  appendToModel(m: onnx.ModelProto): onnx.ModelProto {
     if (!m.graph) throw new Error('the model has no graph');
     const g = m.graph as onnx.GraphProto; // decoded: every repeated field is an array
     g.node.push(...this.nodes.map((n) => onnx.NodeProto.create(n)));
@@ -146,7 +157,7 @@ export class GraphBuilder {
     g.input.push(...this.inputs.map((v) => onnx.ValueInfoProto.create(v)));
     g.output.push(...this.outputs.map((v) => onnx.ValueInfoProto.create(v)));
     for (const domain of this.domains) if (!m.opsetImport.some((o) => o.domain === domain)) m.opsetImport.push(onnx.OperatorSetIdProto.create({ domain, version: 1 }));
-    return onnx.ModelProto.encode(m).finish();
+    return m;
   }
 
   /** This builder's nodes as a subgraph (an If's branch), which may read the enclosing graph's values. */

@@ -14,6 +14,7 @@
 // - the rank, entropy and top-k sit under an If on lm_probe_scores: corpus mode wants only nats.
 import { onnx } from 'onnx-proto';
 import { BOOL, FLOAT, GraphBuilder, INT64, valueInfo } from './onnxGraph';
+import { type GraphFacts, scoredRowsOf, takenEarly } from './scoredRows';
 
 export const STAT_NAMES = {
   rows: 'lm_probe_rows',
@@ -87,10 +88,8 @@ function gatherRows(g: GraphBuilder, x: string, rows: string): string {
   return g.o('Gather', [g.o('Flatten', [x], { axis: -1 }), rows], { axis: 0 });
 }
 
-interface GraphIndex {
-  producer: Map<string, onnx.NodeProto>;
+interface GraphIndex extends GraphFacts {
   consumers: Map<string, number>;
-  constant: Set<string>;
   /** A node holds a subgraph, whose outer-scope reads are not counted in consumers. */
   subgraphs: boolean;
 }
@@ -98,7 +97,8 @@ interface GraphIndex {
 function index(g: onnx.GraphProto): GraphIndex {
   const producer = new Map<string, onnx.NodeProto>();
   const consumers = new Map<string, number>();
-  const constant = new Set<string>((g.initializer as onnx.TensorProto[]).map((t) => t.name));
+  const initializers = new Map((g.initializer as onnx.TensorProto[]).map((t) => [t.name, t]));
+  const constant = new Set<string>(initializers.keys());
   let subgraphs = false;
   for (const n of g.node as onnx.NodeProto[]) {
     for (const o of n.output) producer.set(o, n);
@@ -107,7 +107,7 @@ function index(g: onnx.GraphProto): GraphIndex {
     // Nodes come in topological order: a node of constants only is a constant (ONNX Runtime folds it).
     if (n.input.every((i) => !i || constant.has(i)) && !n.opType.startsWith('Random') && n.opType !== 'Bernoulli' && n.opType !== 'Multinomial') for (const o of n.output) constant.add(o);
   }
-  return { producer, consumers, constant, subgraphs };
+  return { producer, consumers, constant, initializers, subgraphs };
 }
 
 /**
@@ -128,6 +128,43 @@ function ownNodes(ix: GraphIndex, name: string): onnx.NodeProto[] | null {
   }
 }
 
+/** Values a subgraph reads from the scopes around it. */
+function outerReads(g: onnx.IGraphProto): Set<string> {
+  const own = new Set<string>([...(g.initializer ?? []).map((t) => t.name!), ...(g.input ?? []).map((i) => i.name!)]);
+  const reads = new Set<string>();
+  for (const n of g.node ?? []) {
+    for (const i of n.input ?? []) if (i && !own.has(i)) reads.add(i);
+    for (const a of n.attribute ?? []) for (const sg of [a.g, ...(a.graphs ?? [])]) if (sg) for (const i of outerReads(sg)) if (!own.has(i)) reads.add(i);
+    for (const o of n.output ?? []) own.add(o);
+  }
+  return reads;
+}
+
+/**
+ * Nodes of the main graph that only the full outputs need go into the If that makes them (`fullIf`),
+ * and nodes nothing needs go: ONNX Runtime would run both on every scoring run. Such nodes are the
+ * last block's tail on every row once its scored rows are taken early (scoredRows.ts), which only
+ * hidden_states still reads.
+ */
+function sinkIntoFullBranch(g: onnx.GraphProto, fullIf: onnx.NodeProto): void {
+  const then = fullIf.attribute.find((a) => a.name === 'then_branch')!.g as onnx.GraphProto;
+  const needed = new Set((g.output as onnx.ValueInfoProto[]).map((o) => o.name));
+  const branchNeeds = outerReads(then);
+  const keep: onnx.NodeProto[] = [];
+  const sink: onnx.NodeProto[] = [];
+  const nodes = g.node as onnx.NodeProto[];
+  for (let k = nodes.length - 1; k >= 0; k--) {
+    const n = nodes[k];
+    const into = n.output.some((o) => needed.has(o)) ? needed : n.output.some((o) => branchNeeds.has(o)) ? branchNeeds : null;
+    if (!into) continue;
+    (into === needed ? keep : sink).push(n);
+    const reads = [...n.input, ...n.attribute.flatMap((a) => [a.g, ...(a.graphs ?? [])]).flatMap((sg) => (sg && n !== fullIf ? [...outerReads(sg)] : []))];
+    for (const i of reads) if (i) into.add(i);
+  }
+  g.node = keep.reverse();
+  then.node = [...sink.reverse(), ...(then.node as onnx.NodeProto[])];
+}
+
 /**
  * The model with the statistics appended (src/engine/hf/statistics.ts's header says what changes).
  * Where the logits are MatMul(x, W) with a constant W, the statistics unembed only the scored rows
@@ -146,8 +183,6 @@ export function appendStatistics(model: Uint8Array | onnx.ModelProto, outputs: M
   const logitsNodes = ownNodes(ix, outputs.logits);
   const unembed = logitsNodes?.find((n) => n.opType !== 'Identity');
   const isUnembed = unembed?.opType === 'MatMul' && (unembed.domain ?? '') === '' && ix.constant.has(unembed.input[1]);
-  const rowLogits = isUnembed ? b.o('MatMul', [gatherRows(b, unembed.input[0], rows), unembed.input[1]]) : gatherRows(b, outputs.logits, rows);
-  statistics(b, rowLogits, target, k);
 
   // Outputs that only a full run computes: the nodes that make them leave the main graph.
   const lean: { name: string; rank: number; nodes: onnx.NodeProto[]; moved: boolean }[] = [];
@@ -156,16 +191,31 @@ export function appendStatistics(model: Uint8Array | onnx.ModelProto, outputs: M
     const nodes = name ? ownNodes(ix, name) : null;
     if (name && nodes) lean.push({ name, rank, nodes, moved: true });
   }
+  const taken = new Set(lean.flatMap((l) => l.nodes));
+
+  let rowLogits: string;
+  let rowSource = outputs.logits; // a tensor with the leading dims of the logits
+  if (isUnembed) {
+    const x = unembed.input[0];
+    const early = ix.subgraphs ? new Set([x]) : takenEarly(graph, ix, x, taken);
+    const gather = (t: string) => {
+      if (rowSource === outputs.logits) rowSource = t;
+      return gatherRows(b, t, rows);
+    };
+    rowLogits = b.o('MatMul', [scoredRowsOf(ix, x, early, b, gather), unembed.input[1]]);
+  } else {
+    rowLogits = gatherRows(b, outputs.logits, rows);
+  }
+  statistics(b, rowLogits, target, k);
+
   if (lean.length) {
     const full = b.input(STAT_NAMES.full, BOOL, []);
-    const taken = new Set(lean.flatMap((l) => l.nodes));
     const branchOut = (name: string) => `${name}/lm_probe_full`;
     const sub = new GraphBuilder(undefined, 'lm_probe/full/');
     if (isUnembed) {
       // A full run scores every row, so the full logits are the rows' logits reshaped: one
       // unembedding in the graph, and one prepacked copy of W (154 MB for GPT-2's) rather than two.
-      const x = unembed.input[0];
-      const lead = sub.o('Slice', [sub.o('Shape', [x]), sub.constI([0]), sub.constI([-1])]);
+      const lead = sub.o('Slice', [sub.o('Shape', [rowSource]), sub.constI([0]), sub.constI([-1])]);
       const shape = sub.o('Concat', [lead, sub.o('Slice', [sub.o('Shape', [rowLogits]), sub.constI([-1]), sub.constI([Number.MAX_SAFE_INTEGER])])], { axis: 0 });
       sub.op('Reshape', [rowLogits, shape], {}, [branchOut(outputs.logits)]);
     }
@@ -180,6 +230,9 @@ export function appendStatistics(model: Uint8Array | onnx.ModelProto, outputs: M
     b.op('If', [full], { then_branch: { graph: thenBranch }, else_branch: { graph: elseBranch } }, lean.map((l) => l.name));
     // Not full, they are empty: their declared shapes would not hold.
     for (const o of graph.output) if (lean.some((l) => l.name === o.name) && o.type?.tensorType) o.type.tensorType.shape = null;
+    b.appendToModel(m);
+    if (!ix.subgraphs) sinkIntoFullBranch(graph, graph.node[graph.node.length - 1] as onnx.NodeProto);
+    return onnx.ModelProto.encode(m).finish();
   }
   return b.appendTo(m);
 }
