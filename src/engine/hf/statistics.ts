@@ -8,6 +8,7 @@
 // what the rest of the graph computes:
 // - only the scored rows are unembedded and reduced: a window after the first scores the last half
 //   of its positions, and the unembedding and the statistics were a third of the default pack's pass;
+//   the last block's row-wise tail runs on those rows only too (scoredRows.ts);
 // - the full logits, hidden_states and attentions (stacked copies of every layer) sit under an If
 //   on lm_probe_full, so that a scoring run does not write them; an analysis run sets it, and scores
 //   every row in order (the full logits are then the rows' logits);
