@@ -76,3 +76,28 @@ for (const name of readdirSync(ROOT).filter((n) => existsSync(join(ROOT, n, 'ref
     }
   });
 }
+
+test('short windows (1 to 5 positions: some of the query blocks empty) give the prefix of a longer window, and attention rows that sum to 1 with zeros after the query', async () => {
+  for (const name of ['gpt2-tiny', 'llama-gqa', 'neox-tiny']) {
+    const m = await loadHfModel(join(ROOT, name));
+    const s = await ort.InferenceSession.create(m.graphs.forward, { executionProviders: ['cpu'] });
+    try {
+      const ids = [0, 5, 9, 13, 17, 21, 25];
+      const V = m.spec.vocabSize;
+      const long = (await s.run(builtFeeds([ids]), ['logits'])).logits.data as Float32Array;
+      for (let S = 1; S <= 5; S++) {
+        const out = await s.run(builtFeeds([ids.slice(0, S)]), ['logits', 'attentions']);
+        assert.ok(maxAbsDiff(out.logits.data as Float32Array, long.subarray(0, S * V)) < 1e-5, `${name} S=${S}: logits`);
+        assert.deepEqual(out.attentions.dims, [m.spec.layers, 1, m.spec.heads, S, S]);
+        const att = out.attentions.data as Float32Array;
+        for (let r = 0; r < att.length / S; r++) {
+          const row = att.subarray(r * S, (r + 1) * S);
+          assert.ok(Math.abs(row.reduce((a, x) => a + x, 0) - 1) < 1e-5, `${name} S=${S}: row ${r} sums to 1`);
+          assert.ok(row.subarray((r % S) + 1).every((x) => x === 0), `${name} S=${S}: row ${r} is 0 after its query`);
+        }
+      }
+    } finally {
+      await s.release();
+    }
+  }
+});
