@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { onnx } from 'onnx-proto';
 import { Engine } from '../../src/engine/engine';
+import type { ProbeResult } from '../../src/engine/schema';
 import { MARKOV, ROOT, TINY, tempPack } from './helpers';
 
 const TEXT = 'def f(x):\n    return x ** 2  # 平方 👋🏽 e\u0301\r\n' + 'The quick brown fox jumps over the lazy dog. '.repeat(12);
@@ -66,18 +67,24 @@ test('a pack whose backward graph cannot take the statistics (external weights) 
     writeFileSync(join(d, 'backward.weights'), Buffer.concat(chunks));
     writeFileSync(file, onnx.ModelProto.encode(model).finish());
   });
+  await opensAsItIs(dir, TINY);
+});
+
+/** `dir` opens with its graphs as they are, and scores TEXT as `plainDir` does without statistics. */
+async function opensAsItIs(dir: string, plainDir: string): Promise<ProbeResult> {
   const a = await Engine.open(dir, { providers: ['cpu'] });
-  const b = await Engine.open(TINY, { providers: ['cpu'], inGraphStatistics: false });
+  const b = await Engine.open(plainDir, { providers: ['cpu'], inGraphStatistics: false });
   try {
     assert.equal(a.pack.manifest.graph.statistics, undefined, 'both graphs as they are, not one of each');
     const ra = await a.probe(TEXT, { topK: 3 });
     const rb = await b.probe(TEXT, { topK: 3 });
     assert.deepEqual(ra.tokens.map((t) => [t.forward.surprisalBits, t.backward?.surprisalBits]), rb.tokens.map((t) => [t.forward.surprisalBits, t.backward?.surprisalBits]));
+    return ra;
   } finally {
     await a.dispose();
     await b.dispose();
   }
-});
+}
 
 test('a graph that adds a per-position tensor before its final norm (no batch rows to take early) falls back to its own graphs, with the same scores', async () => {
   // logits = W ln_f(h + wpe[0:S]): wpe[0:S] is [1, S, D], so its rows are not the batch's rows.
@@ -107,20 +114,10 @@ test('a graph that adds a per-position tensor before its final norm (no batch ro
     addPositions(join(d, m.forward as string));
     addPositions(join(d, m.backward as string));
   });
-  const a = await Engine.open(dir, { providers: ['cpu'] });
-  const b = await Engine.open(dir, { providers: ['cpu'], inGraphStatistics: false });
-  try {
-    assert.equal(a.pack.manifest.graph.statistics, undefined, 'the graphs as they are');
-    const ra = await a.probe(TEXT, { topK: 3 });
-    const rb = await b.probe(TEXT, { topK: 3 });
-    assert.ok(ra.tokens.length > 40, 'several windows: batches of more than one row');
-    assert.deepEqual(ra.tokens.map((t) => [t.forward.surprisalBits, t.backward?.surprisalBits]), rb.tokens.map((t) => [t.forward.surprisalBits, t.backward?.surprisalBits]));
-    const plain = await Engine.open(TINY, { providers: ['cpu'] });
-    const rp = await plain.probe(TEXT, { topK: 3 });
-    await plain.dispose();
-    assert.notDeepEqual(ra.tokens.map((t) => t.forward.surprisalBits), rp.tokens.map((t) => t.forward.surprisalBits), 'the added positions change the scores');
-  } finally {
-    await a.dispose();
-    await b.dispose();
-  }
+  const ra = await opensAsItIs(dir, dir);
+  assert.ok(ra.tokens.length > 40, 'several windows: batches of more than one row');
+  const plain = await Engine.open(TINY, { providers: ['cpu'] });
+  const rp = await plain.probe(TEXT, { topK: 3 });
+  await plain.dispose();
+  assert.notDeepEqual(ra.tokens.map((t) => t.forward.surprisalBits), rp.tokens.map((t) => t.forward.surprisalBits), 'the added positions change the scores');
 });
