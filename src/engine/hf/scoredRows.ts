@@ -12,6 +12,8 @@ import type { GraphBuilder } from './onnxGraph';
 
 /** Ops whose output row r depends only on row r of their one activation input. */
 const UNARY = new Set(['Identity', 'Cast', 'Neg', 'Abs', 'Exp', 'Log', 'Sqrt', 'Reciprocal', 'Erf', 'Tanh', 'Sigmoid', 'Relu', 'Softplus', 'Gelu']);
+/** ONNX Runtime's activations (com.microsoft): x, and an optional bias broadcast along the last axis. */
+const MS_ACTIVATIONS = new Set(['Gelu', 'FastGelu', 'BiasGelu', 'QuickGelu']);
 /** Elementwise ops of two inputs, row-wise where each input is a row of the output's shape or a constant broadcast along the last axis. */
 const BINARY = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow']);
 
@@ -73,6 +75,7 @@ function rowInputs(f: GraphFacts, n: onnx.NodeProto): string[] | null {
     const plain = intAttr(n, 'transA', 0) === 0 && intAttr(n, 'transBatchA', 0) === 0 && intAttr(n, 'transBatchB', 0) === 0;
     return plain && !isConst(x) && isConst(rest[0]) && constDims(f, rest[0])?.length === 2 ? [x] : null;
   }
+  if (domain === 'com.microsoft' && MS_ACTIVATIONS.has(n.opType)) return !isConst(x) && rest.every((i) => !i || (isConst(i) && rowBroadcast(f, i))) ? [x] : null;
   if (domain !== '') return null;
   if (UNARY.has(n.opType)) return n.input.length === 1 && !isConst(x) ? [x] : null;
   if (BINARY.has(n.opType)) {
