@@ -11,7 +11,7 @@ import { ProbeError } from '../errors';
 import { firstLine } from '../runtime';
 
 /** Bump when the graphs built from the same weights change. */
-export const BUILDER_VERSION = 4;
+export const BUILDER_VERSION = 5;
 
 export function cacheRoot(): string {
   return process.env.LM_PROBE_CACHE_DIR || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'lm-probe');
