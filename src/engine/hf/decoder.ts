@@ -67,8 +67,8 @@ class Decoder {
     const g = this.g;
     if (this.s.act === 'silu') return g.o('Mul', [x, g.o('Sigmoid', [x])]);
     // x/2 (1 + erf(x/sqrt 2)) is ONNX Runtime's Gelu, the tanh approximation (GPT-2's gelu_new) its
-    // FastGelu; both take in the bias add before them. Written out in ops neither was fused (FastGelu:
-    // 15.2 against 10.6 ms for one GPT-2 MLP's activation at 1,023 positions).
+    // FastGelu; both take in the bias add before them. Written out in ops, the erf form was left
+    // unfused (5 ops over [S, 4D] per layer).
     return g.op(this.s.act === 'gelu' ? 'Gelu' : 'FastGelu', [x], {}, 1, 'com.microsoft')[0];
   }
 
