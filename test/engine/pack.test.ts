@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Engine } from '../../src/engine/engine';
 import { loadPack } from '../../src/engine/pack';
 import { ProbeError } from '../../src/engine/errors';
+import { onnx } from 'onnx-proto';
 import { MARKOV, TINY, tempPack } from './helpers';
 
 function refuses(dir: string, code: string, ...patterns: RegExp[]) {
@@ -121,3 +122,23 @@ test('a contextLength longer than the graph takes', refuses(
   tempPack(TINY, (m) => (m.contextLength = 64)),
   'BAD_PACK', /field "contextLength": the forward graph fails on 64 positions/,
 ));
+
+test('a graph whose rows read each other across the batch', async () => {
+  // h + mean over the batch of h before the final norm: a row's logits depend on the other rows
+  const dir = tempPack(TINY, (m, d) => {
+    const file = join(d, m.forward as string);
+    const model = onnx.ModelProto.decode(readFileSync(file));
+    const nodes = model.graph!.node as onnx.NodeProto[];
+    const lnF = nodes.find((n) => n.opType === 'LayerNormalization' && n.input[1] === 'ln_f.weight')!;
+    const h = lnF.input[0];
+    nodes.splice(
+      nodes.indexOf(lnF),
+      0,
+      onnx.NodeProto.create({ opType: 'ReduceMean', input: [h], output: ['t_batch_mean'], attribute: [{ name: 'axes', type: onnx.AttributeProto.AttributeType.INTS, ints: [0] }] }),
+      onnx.NodeProto.create({ opType: 'Add', input: [h, 't_batch_mean'], output: ['t_mixed'] }),
+    );
+    lnF.input[0] = 't_mixed';
+    writeFileSync(file, onnx.ModelProto.encode(model).finish());
+  });
+  await refuses(dir, 'BAD_PACK', /the forward graph gives a row of a batch of 2 other logits than the same row alone/)();
+});
