@@ -22,20 +22,20 @@ export const GRAPH_NAMES = {
 const NEG = -1e9; // added to masked scores: exp underflows to exactly 0 after the max is taken out
 /**
  * Attention runs in this many blocks of queries (decoder.attention). At 1,023 positions and 12 heads
- * of 64 (GPT-2 small) a layer's attention took 20.5 ms in 4 blocks, 25.3 in one; 8 were no faster.
+ * of 64 (GPT-2 small) a layer's attention took 25.3 ms in one block, 20.5 in 4, 19.8 in 8.
  */
 const QUERY_BLOCKS = 4;
 
-/** The causal mask [S,S] and the query blocks' bounds, shared by every layer. */
-interface Causal {
+/**
+ * A block of queries [start, end) (int64 [1] each; start = i * S / QUERY_BLOCKS rounded down), which
+ * reads keys [0, end): its slice of the causal mask, and Pad's pads that widen its probabilities
+ * [B,H,n,end] to [B,H,n,S]. Made once, shared by every layer.
+ */
+interface QueryBlock {
+  start: string;
+  end: string;
   mask: string;
-  /** QUERY_BLOCKS + 1 bounds, each int64 [1]. */
-  cuts: string[];
-  zero: string;
-  /** S, int64 [1] */
-  len: string;
-  /** the 7 leading zeros of Pad's pads for [B,H,n,k] -> [B,H,n,S] */
-  padLead: string;
+  pads: string;
 }
 
 class Decoder {
@@ -90,7 +90,7 @@ class Decoder {
     return pass ? g.o('Concat', [out, pass], { axis: -1 }) : out;
   }
 
-  attention(x: string, b: BlockWeights, causal: Causal, rope: { cos: string; sin: string } | null): { y: string; probs: string } {
+  attention(x: string, b: BlockWeights, blocks: QueryBlock[], rope: { cos: string; sin: string } | null): { y: string; probs: string } {
     const g = this.g;
     const { heads: H, kvHeads: KV, headDim: hd } = this.s;
     let q: string, k: string, v: string;
@@ -121,17 +121,15 @@ class Decoder {
     // scores (half of them) is mostly never computed. The same values: a masked score's weight is
     // exactly 0 either way. The full probabilities (for the attentions output only) put the zeros back.
     const seq = (t: string, from: string, to: string) => g.o('Slice', [t, from, to, g.constI([2])]);
+    const zero = g.constI([0]);
     const ctxs: string[] = [];
     const probs: string[] = [];
-    causal.cuts.slice(1).forEach((end, i) => {
-      const start = causal.cuts[i];
-      const kb = seq(k, causal.zero, end);
-      const scores = g.o('Mul', [g.o('MatMul', [seq(q, start, end), g.o('Transpose', [kb], { perm: [0, 1, 3, 2] })]), g.constF([1 / Math.sqrt(hd)], [])]);
-      const mask = g.o('Slice', [causal.mask, g.o('Concat', [start, causal.zero], { axis: 0 }), g.o('Concat', [end, end], { axis: 0 })]);
+    for (const { start, end, mask, pads } of blocks) {
+      const scores = g.o('Mul', [g.o('MatMul', [seq(q, start, end), g.o('Transpose', [seq(k, zero, end)], { perm: [0, 1, 3, 2] })]), g.constF([1 / Math.sqrt(hd)], [])]);
       const p = g.o('Softmax', [g.o('Add', [scores, mask])], { axis: -1 });
-      ctxs.push(g.o('MatMul', [p, seq(v, causal.zero, end)]));
-      probs.push(g.o('Pad', [p, g.o('Concat', [causal.padLead, g.o('Sub', [causal.len, end])], { axis: 0 })]));
-    });
+      ctxs.push(g.o('MatMul', [p, seq(v, zero, end)]));
+      probs.push(g.o('Pad', [p, pads]));
+    }
     const ctx = g.o('Transpose', [g.o('Concat', ctxs, { axis: 2 })], { perm: [0, 2, 1, 3] });
     const y = this.linear(g.o('Reshape', [ctx, g.constI([0, 0, H * hd])]), b.o);
     return { y, probs: g.o('Concat', probs, { axis: 2 }) };
@@ -155,9 +153,13 @@ class Decoder {
     const rows = g.o('Unsqueeze', [pos, g.constI([1])]);
     const cols = g.o('Unsqueeze', [pos, g.constI([0])]);
     const mask = g.o('Where', [g.o('Greater', [cols, rows]), g.constF([NEG], []), g.constF([0], [])]);
-    // query blocks [cuts[i], cuts[i+1]): cuts[i] = i * S / QUERY_BLOCKS, rounded down
     const cuts = Array.from({ length: QUERY_BLOCKS + 1 }, (_, i) => (i === 0 ? g.constI([0]) : g.o('Div', [g.o('Mul', [len, g.constI([i])]), g.constI([QUERY_BLOCKS])])));
-    const causal: Causal = { mask, cuts, zero: cuts[0], len, padLead: g.constI([0, 0, 0, 0, 0, 0, 0]) };
+    const blocks: QueryBlock[] = cuts.slice(1).map((end, i) => ({
+      start: cuts[i],
+      end,
+      mask: g.o('Slice', [mask, g.o('Concat', [cuts[i], cuts[0]], { axis: 0 }), g.o('Concat', [end, end], { axis: 0 })]),
+      pads: g.o('Concat', [g.constI([0, 0, 0, 0, 0, 0, 0]), g.o('Sub', [len, end])], { axis: 0 }),
+    }));
     let rope: { cos: string; sin: string } | null = null;
     if (s.rotary) {
       const freqs = g.o('Mul', [g.o('Unsqueeze', [g.o('Cast', [pos], { to: FLOAT }), g.constI([1])]), g.constF(s.rotary.invFreq, [1, s.rotary.invFreq.length])]);
@@ -167,7 +169,7 @@ class Decoder {
     const hidden = [x];
     const probs: string[] = [];
     for (const b of s.blocks) {
-      const a = this.attention(this.norm(x, b.ln1), b, causal, rope);
+      const a = this.attention(this.norm(x, b.ln1), b, blocks, rope);
       probs.push(a.probs);
       if (s.parallelResidual) {
         x = g.o('Add', [g.o('Add', [x, a.y]), this.mlp(this.norm(x, b.ln2), b)]);
