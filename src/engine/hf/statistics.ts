@@ -232,7 +232,7 @@ export function appendStatistics(model: Uint8Array | onnx.ModelProto, outputs: M
     // Not full, they are empty: their declared shapes would not hold.
     for (const o of graph.output) if (lean.some((l) => l.name === o.name) && o.type?.tensorType) o.type.tensorType.shape = null;
     b.appendToModel(m);
-    if (!ix.subgraphs) sinkIntoFullBranch(graph, graph.node[graph.node.length - 1] as onnx.NodeProto);
+    if (!ix.subgraphs) sinkIntoFullBranch(graph, (graph.node as onnx.NodeProto[]).find((n) => n.opType === 'If' && n.output[0] === lean[0].name)!);
     return onnx.ModelProto.encode(m).finish();
   }
   return b.appendTo(m);
