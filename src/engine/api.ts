@@ -66,4 +66,10 @@ export interface EngineOptions {
    * appended when they open (src/engine/packStatistics.ts); false reduces the logits in JavaScript.
    */
   inGraphStatistics?: boolean;
+  /**
+   * Time a non-CPU provider that starts against the CPU on the pack's first open and keep the faster
+   * (default true, src/engine/providerChoice.ts). false keeps the first provider that starts:
+   * `lm-probe bench` measures each provider the user names.
+   */
+  chooseFasterProvider?: boolean;
 }

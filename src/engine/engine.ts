@@ -92,7 +92,7 @@ export class Engine {
         let opened;
         try {
           // The forward graph's warm-up keeps a non-CPU provider only where it is faster (providerChoice.ts).
-          opened = await createSession(source, list, { rememberFailures: opts.rememberProviderFailures, warmup: dirn === 'forward' ? packWarmup(pack) : undefined });
+          opened = await createSession(source, list, { rememberFailures: opts.rememberProviderFailures, warmup: dirn === 'forward' && opts.chooseFasterProvider !== false ? packWarmup(pack) : undefined });
         } catch (e) {
           throw new ProbeError('BAD_PACK', `model pack ${pack.dir}: field "${dirn}": ONNX Runtime cannot load ${pack.manifest[dirn]}: ${firstLine(e)}`);
         }

@@ -13,6 +13,7 @@
 import * as ort from 'onnxruntime-node';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { CPU_NODES_ON_WEBGPU } from './hf/onnxGraph';
 import { cudaProviderFiles, describeFailure, ortBinDir, probeProvider, type ProviderVerdict } from './providerProbe';
 import { cacheDir, chooseFaster, choiceLine, rememberChoice, rememberedChoice, timeWindow, type Warmup } from './providerChoice';
 
@@ -94,8 +95,9 @@ export interface OpenedSession {
 }
 
 function sessionOptions(provider: string): ort.InferenceSession.SessionOptions {
+  const ep = aliases.get(provider) ?? provider;
   return {
-    executionProviders: [aliases.get(provider) ?? provider],
+    executionProviders: [ep === 'webgpu' ? { name: 'webgpu', forceCpuNodeNames: CPU_NODES_ON_WEBGPU } : ep],
     logSeverityLevel: 3,
     graphOptimizationLevel: 'all',
     // The arena reuses ONNX Runtime's buffers from window to window. Without it, glibc's malloc kept

@@ -7,7 +7,7 @@
 // its probabilities are a real output; statistics.ts puts the full outputs under an If, since ONNX
 // Runtime runs every node whatever a run fetches.
 import type { BlockWeights, DecoderSpec, Linear, Norm } from './architectures';
-import { FLOAT, GraphBuilder, INT64 } from './onnxGraph';
+import { CPU_NODES_ON_WEBGPU, FLOAT, GraphBuilder, INT64 } from './onnxGraph';
 import { appendStatistics, appendTop1 } from './statistics';
 
 export const GRAPH_NAMES = {
@@ -90,7 +90,8 @@ class Decoder {
     return pass ? g.o('Concat', [out, pass], { axis: -1 }) : out;
   }
 
-  attention(x: string, b: BlockWeights, blocks: QueryBlock[], rope: { cos: string; sin: string } | null): { y: string; probs: string } {
+  /** `keep` ([S], int64): the positions that leave the attention (the last layer drops the padding). */
+  attention(x: string, b: BlockWeights, blocks: QueryBlock[], rope: { cos: string; sin: string } | null, keep?: string): { y: string; probs: string } {
     const g = this.g;
     const { heads: H, kvHeads: KV, headDim: hd } = this.s;
     let q: string, k: string, v: string;
@@ -131,8 +132,14 @@ class Decoder {
       probs.push(g.o('Pad', [p, pads]));
     }
     const ctx = g.o('Transpose', [g.o('Concat', ctxs, { axis: 2 })], { perm: [0, 2, 1, 3] });
-    const y = this.linear(g.o('Reshape', [ctx, g.constI([0, 0, H * hd])]), b.o);
+    const merged = g.o('Reshape', [ctx, g.constI([0, 0, H * hd])]);
+    const y = this.linear(keep ? this.positions(merged, keep) : merged, b.o);
     return { y, probs: g.o('Concat', probs, { axis: 2 }) };
+  }
+
+  /** The first `keep` positions of [B,S,...]. */
+  positions(x: string, keep: string): string {
+    return this.g.o('Slice', [x, this.g.constI([0]), keep, this.g.constI([1])]);
   }
 
   mlp(x: string, b: BlockWeights): string {
@@ -145,11 +152,18 @@ class Decoder {
   forward(ids: string): { logits: string; hidden: string[]; probs: string[] } {
     const g = this.g;
     const s = this.s;
-    const len = g.o('Shape', [ids], { start: 1, end: 2 }); // [S]
-    const pos = g.o('Range', [g.constI([0], []), g.o('Squeeze', [len, g.constI([0])]), g.constI([1], [])]); // [S]
-    let x = g.o('Gather', [g.weight(s.embed), ids], { axis: 0 });
+    // WebGPU cannot run an op on an empty tensor ("Invalid dispatch group size (0, 1, 1)"), and
+    // with fewer positions than query blocks some blocks would be empty: the window is padded with
+    // id 0 up to QUERY_BLOCKS positions. Causal attention: no real position reads a padded one, and
+    // the padding leaves at the last attention.
+    const real = g.o('Shape', [ids], { start: 1, end: 2 }); // [S]
+    const short = g.o('Max', [g.o('Sub', [g.constI([QUERY_BLOCKS]), real]), g.constI([0])]);
+    const padded = g.o('Pad', [ids, g.o('Concat', [g.constI([0, 0, 0]), short], { axis: 0 })]);
+    const len = g.o('Shape', [padded], { start: 1, end: 2 }); // [max(S, QUERY_BLOCKS)]
+    const pos = g.o('Range', [g.constI([0], []), g.o('Squeeze', [len, g.constI([0])]), g.constI([1], [])]); // [S'], S' = max(S, QUERY_BLOCKS)
+    let x = g.o('Gather', [g.weight(s.embed), padded], { axis: 0 });
     if (s.positions) x = g.o('Add', [x, g.o('Gather', [g.weight(s.positions), pos], { axis: 0 })]);
-    // causal mask [S,S]: NEG where the key comes after the query
+    // causal mask [S',S']: NEG where the key comes after the query
     const rows = g.o('Unsqueeze', [pos, g.constI([1])]);
     const cols = g.o('Unsqueeze', [pos, g.constI([0])]);
     const mask = g.o('Where', [g.o('Greater', [cols, rows]), g.constF([NEG], []), g.constF([0], [])]);
@@ -163,22 +177,25 @@ class Decoder {
     let rope: { cos: string; sin: string } | null = null;
     if (s.rotary) {
       const freqs = g.o('Mul', [g.o('Unsqueeze', [g.o('Cast', [pos], { to: FLOAT }), g.constI([1])]), g.constF(s.rotary.invFreq, [1, s.rotary.invFreq.length])]);
-      const emb = g.o('Concat', [freqs, freqs], { axis: -1 }); // [S, dims]
-      rope = { cos: g.o('Cos', [emb]), sin: g.o('Sin', [emb]) };
+      const emb = g.o('Concat', [freqs, freqs], { axis: -1 }); // [S', dims]
+      rope = { cos: g.named(CPU_NODES_ON_WEBGPU[0], 'Cos', [emb]), sin: g.named(CPU_NODES_ON_WEBGPU[1], 'Sin', [emb]) };
     }
     const hidden = [x];
     const probs: string[] = [];
-    for (const b of s.blocks) {
-      const a = this.attention(this.norm(x, b.ln1), b, blocks, rope);
-      probs.push(a.probs);
+    for (const [i, b] of s.blocks.entries()) {
+      const last = i === s.blocks.length - 1;
+      const a = this.attention(this.norm(x, b.ln1), b, blocks, rope, last ? real : undefined);
+      probs.push(g.o('Slice', [a.probs, g.constI([0, 0]), g.o('Concat', [real, real], { axis: 0 }), g.constI([2, 3])]));
+      if (last) x = this.positions(x, real);
       if (s.parallelResidual) {
         x = g.o('Add', [g.o('Add', [x, a.y]), this.mlp(this.norm(x, b.ln2), b)]);
       } else {
         x = g.o('Add', [x, a.y]);
         x = g.o('Add', [x, this.mlp(this.norm(x, b.ln2), b)]);
       }
-      hidden.push(x);
+      hidden.push(last ? x : this.positions(x, real));
     }
+    hidden[0] = this.positions(hidden[0], real);
     return { logits: this.unembed(x), hidden, probs };
   }
 
