@@ -248,6 +248,19 @@ test('bench: medians per length on the given text, the lengths it lacks, corpus 
   assert.equal(t.code, 0, t.stderr);
   assert.match(t.stdout, /^probe +16 tokens +[\d.]+ ms \([\d.]+-[\d.]+\), [\d,]+ tokens\/s, 1 window per direction$/m);
   assert.match(t.stdout, /^corpus [\d,]+ tokens \(nats only\) in [\d.]+ s: [\d,]+ tokens\/s$/m);
+  // Providers named are measured each on its own; one that does not start is said and left out.
+  const named = cli(['bench', '--model', TINY, '--tokens', '16', '--repeats', '1', '--providers', 'dml,cpu', '--json', text]);
+  assert.equal(named.code, 0, named.stderr);
+  const n = JSON.parse(named.stdout);
+  assert.deepEqual(
+    n.providers.map((p: { provider: string }) => p.provider),
+    ['cpu'],
+  );
+  assert.ok(n.providers[0].probe16.engineMs.median > 0 && n.providers[0].corpus.tokens > 40);
+  assert.match(n.unavailable[0], /^dml \(DirectML runs only on Windows\)$/);
+  const none = cli(['bench', '--model', TINY, '--tokens', '16', '--providers', 'dml', text]);
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /no provider named could be measured: dml \(DirectML runs only on Windows\)/);
   refused(cli(['bench', '--model', TINY]), 2, /bench needs a text FILE/, 'bench without a file');
   refused(cli(['bench', '--model', TINY, '--tokens', '100000', text]), 2, /fewer than every --tokens length/, 'bench on too short a text');
 });

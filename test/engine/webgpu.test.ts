@@ -6,12 +6,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Engine } from '../../src/engine/engine';
 import type { ProbeResult } from '../../src/engine/schema';
-import { ROOT, TINY } from './helpers';
+import { CLI, ROOT, TINY } from './helpers';
 
 const HF = (name: string) => join(ROOT, 'test', 'fixtures', 'hf', name);
 
@@ -153,4 +153,23 @@ test('WebGPU on SwiftShader: the warm-up measures it slower than the CPU and kee
   } finally {
     await e.dispose();
   }
+});
+
+test('lm-probe bench --providers webgpu,cpu: each measured on its own, side by side, with the ratios', (t) => {
+  if (!needsSwiftShader(t)) return;
+  const text = join(cache, 'bench.txt');
+  writeFileSync(text, 'A line of plain text that the model scores, window after window.\n'.repeat(20));
+  const r = spawnSync(process.execPath, [CLI, 'bench', '--model', TINY, '--providers', 'webgpu,cpu', '--tokens', '16', '--repeats', '2', '--json', text], { encoding: 'utf8', timeout: 300_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.deepEqual(
+    j.providers.map((p: { provider: string }) => p.provider),
+    ['webgpu', 'cpu'],
+  );
+  assert.deepEqual(j.unavailable, []);
+  const [gpu, cpu] = j.providers;
+  // SwiftShader is a GPU emulated on the CPU: far slower than the CPU provider.
+  assert.equal(j.ratios.probe16['cpu/webgpu'], Number((cpu.probe16.engineMs.median / gpu.probe16.engineMs.median).toPrecision(3)));
+  assert.ok(j.ratios.probe16['cpu/webgpu'] < 1 && j.ratios.corpus['cpu/webgpu'] < 1, JSON.stringify(j.ratios));
+  assert.equal(gpu.corpus.tokens, cpu.corpus.tokens);
 });
