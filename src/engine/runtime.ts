@@ -14,6 +14,7 @@ import * as ort from 'onnxruntime-node';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CPU_NODES_ON_WEBGPU } from './hf/onnxGraph';
+import { forWebGpu } from './webgpuGraph';
 import { cudaProviderFiles, describeFailure, ortBinDir, probeProvider, type ProviderVerdict } from './providerProbe';
 import { cacheDir, chooseFaster, choiceLine, rememberChoice, rememberedChoice, timeWindow, type Warmup } from './providerChoice';
 
@@ -212,7 +213,9 @@ export async function createSession(
   const w = opts.warmup;
   const fallbacks: { provider: string; error: string }[] = [];
   const create = (provider: string) =>
-    typeof modelPath === 'string' ? ort.InferenceSession.create(modelPath, sessionOptions(provider)) : ort.InferenceSession.create(modelPath, sessionOptions(provider));
+    typeof modelPath === 'string'
+      ? ort.InferenceSession.create(modelPath, sessionOptions(provider))
+      : ort.InferenceSession.create((aliases.get(provider) ?? provider) === 'webgpu' ? forWebGpu(modelPath) : modelPath, sessionOptions(provider));
   let lastError: unknown = null;
   for (const provider of providers) {
     let before: ReturnType<typeof rememberedChoice>;

@@ -1,0 +1,89 @@
+// What a graph becomes before a WebGPU session opens it. ONNX Runtime's WebGPU provider has no
+// kernel for two ops that our graphs use, so it would run them on the CPU and copy their inputs and
+// outputs between the GPU and the host on every run (its node placement log, onnxruntime-node 1.30):
+// - FusedMatMul (com.microsoft), which graphs built from Hugging Face folders use for x W^T on the
+//   weights stored [out, in] (Llama, Mistral, Qwen2, GPT-NeoX): every projection of every layer;
+// - LogSoftmax, which the in-graph statistics take over [rows, vocabulary] logits: the largest
+//   tensor of a run.
+// Here FusedMatMul with a constant 2-D B becomes MatMul on Transpose(B) (ONNX Runtime folds the
+// transpose when the session opens), and LogSoftmax becomes x - max - log(sum(exp(x - max))). The
+// CPU keeps the graphs as they are: FusedMatMul reads W as stored, without a transposed copy.
+import { onnx } from 'onnx-proto';
+
+type Node = onnx.INodeProto;
+
+function attr(n: Node, name: string): onnx.IAttributeProto | undefined {
+  return (n.attribute ?? []).find((a) => a.name === name);
+}
+
+function intAttr(n: Node, name: string, def: number): number {
+  const a = attr(n, name);
+  // protobufjs gives int64 fields as numbers or as Long objects
+  return a?.i === undefined || a.i === null ? def : Number(String(a.i));
+}
+
+const ints = (name: string, v: number[]): onnx.IAttributeProto => ({ name, type: onnx.AttributeProto.AttributeType.INTS, ints: v });
+const int = (name: string, v: number): onnx.IAttributeProto => ({ name, type: onnx.AttributeProto.AttributeType.INT, i: v });
+
+/** FusedMatMul that is a plain x W^T (or x W) on a 2-D initializer: its rewrite, else null. */
+function matmul(n: Node, rank2: Set<string>): Node[] | null {
+  if (n.opType !== 'FusedMatMul' || n.domain !== 'com.microsoft') return null;
+  const alpha = attr(n, 'alpha');
+  if (alpha && alpha.f !== undefined && alpha.f !== null && alpha.f !== 1) return null;
+  if (intAttr(n, 'transA', 0) || intAttr(n, 'transBatchA', 0) || intAttr(n, 'transBatchB', 0)) return null;
+  const [a, b] = n.input ?? [];
+  if (!a || !b || !rank2.has(b)) return null;
+  const name = n.name || n.output![0];
+  if (!intAttr(n, 'transB', 0)) return [{ name, opType: 'MatMul', input: [a, b], output: n.output }];
+  const bt = `${name}/webgpu_bt`;
+  return [
+    { name: `${name}/webgpu_transpose`, opType: 'Transpose', input: [b], output: [bt], attribute: [ints('perm', [1, 0])] },
+    { name, opType: 'MatMul', input: [a, bt], output: n.output },
+  ];
+}
+
+/** LogSoftmax over one axis, in ops that WebGPU has: x - m - log(sum(exp(x - m))), m = max(x). */
+function logSoftmax(n: Node, opset: number): Node[] | null {
+  if (n.opType !== 'LogSoftmax' || (n.domain ?? '') !== '') return null;
+  // Before opset 13 LogSoftmax flattened the axes from `axis` on (default 1), not one axis.
+  if (opset < 13) return null;
+  const axis = intAttr(n, 'axis', -1);
+  const name = n.name || n.output![0];
+  const t = (s: string) => `${name}/webgpu_${s}`;
+  const axes = t('axes');
+  return [
+    { name: t('axes_const'), opType: 'Constant', output: [axes], attribute: [{ name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: { dims: [1], dataType: onnx.TensorProto.DataType.INT64, int64Data: [axis] } }] },
+    { name: t('max'), opType: 'ReduceMax', input: [n.input![0], ...(opset >= 18 ? [axes] : [])], output: [t('m')], attribute: [int('keepdims', 1), ...(opset >= 18 ? [] : [ints('axes', [axis])])] },
+    { name: t('shift'), opType: 'Sub', input: [n.input![0], t('m')], output: [t('z')] },
+    { name: t('exp'), opType: 'Exp', input: [t('z')], output: [t('e')] },
+    { name: t('sum'), opType: 'ReduceSum', input: [t('e'), axes], output: [t('s')], attribute: [int('keepdims', 1)] },
+    { name: t('log'), opType: 'Log', input: [t('s')], output: [t('l')] },
+    { name, opType: 'Sub', input: [t('z'), t('l')], output: n.output },
+  ];
+}
+
+function rewrite(g: onnx.IGraphProto, rank2: Set<string>, opset: number): number {
+  const inner = new Set(rank2);
+  for (const i of g.initializer ?? []) if ((i.dims ?? []).length === 2 && i.name) inner.add(i.name);
+  let changed = 0;
+  const out: Node[] = [];
+  for (const n of g.node ?? []) {
+    for (const a of n.attribute ?? []) {
+      if (a.g) changed += rewrite(a.g, inner, opset);
+      for (const sub of a.graphs ?? []) changed += rewrite(sub, inner, opset);
+    }
+    const r = matmul(n, inner) ?? logSoftmax(n, opset);
+    if (r) changed++;
+    out.push(...(r ?? [n]));
+  }
+  g.node = out;
+  return changed;
+}
+
+/** The graph for a WebGPU session; the same bytes where there is nothing to change. */
+export function forWebGpu(bytes: Uint8Array): Uint8Array {
+  const model = onnx.ModelProto.decode(bytes);
+  const opset = Number((model.opsetImport ?? []).find((o) => (o.domain ?? '') === '')?.version ?? 0);
+  if (!model.graph || rewrite(model.graph, new Set(), opset) === 0) return bytes;
+  return onnx.ModelProto.encode(model).finish();
+}
