@@ -13,7 +13,6 @@
 import * as ort from 'onnxruntime-node';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { CPU_NODES_ON_WEBGPU } from './hf/onnxGraph';
 import { forWebGpu } from './webgpuGraph';
 import { cudaProviderFiles, describeFailure, ortBinDir, probeProvider, type ProviderVerdict } from './providerProbe';
 import { cacheDir, chooseFaster, choiceLine, rememberChoice, rememberedChoice, timeWindow, type Warmup } from './providerChoice';
@@ -95,10 +94,17 @@ export interface OpenedSession {
   choice?: string;
 }
 
-function sessionOptions(provider: string): ort.InferenceSession.SessionOptions {
+/**
+ * @param web a WebGPU session's graph, rewritten from a file (webgpuGraph.ts): the nodes it runs on
+ * the CPU (never an empty list, which ONNX Runtime refuses), and the folder of the file, where the
+ * graph's external weights are named from.
+ */
+function sessionOptions(provider: string, web?: { cpuNodes: string[]; dir?: string }): ort.InferenceSession.SessionOptions {
   const ep = aliases.get(provider) ?? provider;
+  const session: Record<string, unknown> = { intra_op: { allow_spinning: '0' }, set_denormal_as_zero: '1' };
+  if (web?.dir) session.model_external_initializers_file_folder_path = web.dir;
   return {
-    executionProviders: [ep === 'webgpu' ? { name: 'webgpu', forceCpuNodeNames: CPU_NODES_ON_WEBGPU } : ep],
+    executionProviders: [ep === 'webgpu' && web?.cpuNodes.length ? { name: 'webgpu', forceCpuNodeNames: web.cpuNodes } : ep],
     logSeverityLevel: 3,
     graphOptimizationLevel: 'all',
     // The arena reuses ONNX Runtime's buffers from window to window. Without it, glibc's malloc kept
@@ -118,8 +124,26 @@ function sessionOptions(provider: string): ort.InferenceSession.SessionOptions {
     // denormal floats, which x86 computes about 4x slower; the default pack's attention softmax took
     // 2.4 ms a layer instead of 0.6 (4 x 255 tokens). Values below 1.2e-38 become 0: no figure we
     // show moves (the in-graph statistics test holds them to the unflushed JavaScript path).
-    extra: { session: { intra_op: { allow_spinning: '0' }, set_denormal_as_zero: '1' } },
+    extra: { session },
   };
+}
+
+/**
+ * What a WebGPU session opens: the graph rewritten for it, read from its file where it is one (its
+ * external weights are named from the file's folder). A file that cannot be read whole or parsed
+ * here (over 2 GB, say) opens as it is, and ONNX Runtime says what is wrong with it, if anything.
+ */
+function webGpuSource(modelPath: string | Uint8Array): { source: string | Uint8Array; cpuNodes: string[]; dir?: string } {
+  if (typeof modelPath !== 'string') {
+    const w = forWebGpu(modelPath);
+    return { source: w.bytes, cpuNodes: w.cpuNodes };
+  }
+  try {
+    const w = forWebGpu(readFileSync(modelPath));
+    return { source: w.bytes, cpuNodes: w.cpuNodes, dir: dirname(modelPath) };
+  } catch {
+    return { source: modelPath, cpuNodes: [] };
+  }
 }
 
 // ---- provider failures remembered on disk (opt-in) ----------------------------------------------
@@ -212,10 +236,13 @@ export async function createSession(
   const useDisk = opts.rememberFailures === true;
   const w = opts.warmup;
   const fallbacks: { provider: string; error: string }[] = [];
-  const create = (provider: string) =>
-    typeof modelPath === 'string'
-      ? ort.InferenceSession.create(modelPath, sessionOptions(provider))
-      : ort.InferenceSession.create((aliases.get(provider) ?? provider) === 'webgpu' ? forWebGpu(modelPath) : modelPath, sessionOptions(provider));
+  const create = (provider: string) => {
+    if ((aliases.get(provider) ?? provider) === 'webgpu') {
+      const w = webGpuSource(modelPath);
+      return typeof w.source === 'string' ? ort.InferenceSession.create(w.source, sessionOptions(provider)) : ort.InferenceSession.create(w.source, sessionOptions(provider, w));
+    }
+    return typeof modelPath === 'string' ? ort.InferenceSession.create(modelPath, sessionOptions(provider)) : ort.InferenceSession.create(modelPath, sessionOptions(provider));
+  };
   let lastError: unknown = null;
   for (const provider of providers) {
     let before: ReturnType<typeof rememberedChoice>;

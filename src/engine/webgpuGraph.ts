@@ -8,6 +8,11 @@
 // Here FusedMatMul with a constant 2-D B becomes MatMul on Transpose(B) (ONNX Runtime folds the
 // transpose when the session opens), and LogSoftmax becomes x - max - log(sum(exp(x - max))). The
 // CPU keeps the graphs as they are: FusedMatMul reads W as stored, without a transposed copy.
+//
+// And the other way: Sin and Cos go to the CPU. WGSL's sin and cos are approximations (the spec
+// allows an absolute error of 2^-11 on [-pi, pi] and bounds none outside); in a language model they
+// make the rotary embedding's tables, at angles up to thousands of radians. On SwiftShader they
+// were 3.5e-4 off, and a Llama folder's surprisal moved by up to 2e-3 bits; on the CPU, 7e-6.
 import { onnx } from 'onnx-proto';
 
 type Node = onnx.INodeProto;
@@ -62,28 +67,43 @@ function logSoftmax(n: Node, opset: number): Node[] | null {
   ];
 }
 
-function rewrite(g: onnx.IGraphProto, rank2: Set<string>, opset: number): number {
+interface Rewrite {
+  opset: number;
+  changed: number;
+  /** Names of the nodes to keep on the CPU (unnamed ones get a name). */
+  cpu: string[];
+}
+
+function rewrite(g: onnx.IGraphProto, rank2: Set<string>, r: Rewrite): void {
   const inner = new Set(rank2);
   for (const i of g.initializer ?? []) if ((i.dims ?? []).length === 2 && i.name) inner.add(i.name);
-  let changed = 0;
   const out: Node[] = [];
   for (const n of g.node ?? []) {
     for (const a of n.attribute ?? []) {
-      if (a.g) changed += rewrite(a.g, inner, opset);
-      for (const sub of a.graphs ?? []) changed += rewrite(sub, inner, opset);
+      if (a.g) rewrite(a.g, inner, r);
+      for (const sub of a.graphs ?? []) rewrite(sub, inner, r);
     }
-    const r = matmul(n, inner) ?? logSoftmax(n, opset);
-    if (r) changed++;
-    out.push(...(r ?? [n]));
+    if ((n.opType === 'Sin' || n.opType === 'Cos') && (n.domain ?? '') === '') {
+      if (!n.name) {
+        n.name = `lm_probe_webgpu_cpu_${r.cpu.length}`;
+        r.changed++;
+      }
+      r.cpu.push(n.name);
+    }
+    const nodes = matmul(n, inner) ?? logSoftmax(n, r.opset);
+    if (nodes) r.changed++;
+    out.push(...(nodes ?? [n]));
   }
   g.node = out;
-  return changed;
 }
 
-/** The graph for a WebGPU session; the same bytes where there is nothing to change. */
-export function forWebGpu(bytes: Uint8Array): Uint8Array {
+/**
+ * The graph for a WebGPU session (the same bytes where there is nothing to change) and the nodes
+ * that it runs on the CPU (the provider's forceCpuNodeNames).
+ */
+export function forWebGpu(bytes: Uint8Array): { bytes: Uint8Array; cpuNodes: string[] } {
   const model = onnx.ModelProto.decode(bytes);
-  const opset = Number((model.opsetImport ?? []).find((o) => (o.domain ?? '') === '')?.version ?? 0);
-  if (!model.graph || rewrite(model.graph, new Set(), opset) === 0) return bytes;
-  return onnx.ModelProto.encode(model).finish();
+  const r: Rewrite = { opset: Number((model.opsetImport ?? []).find((o) => (o.domain ?? '') === '')?.version ?? 0), changed: 0, cpu: [] };
+  if (model.graph) rewrite(model.graph, new Set(), r);
+  return { bytes: r.changed ? onnx.ModelProto.encode(model).finish() : bytes, cpuNodes: [...new Set(r.cpu)] };
 }

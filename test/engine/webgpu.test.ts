@@ -114,7 +114,7 @@ for (const [name, model] of [
     const cpu = await probeOn(model, 'cpu', texts);
     const gpu = await probeOn(model, 'webgpu', texts);
     assert.ok(cpu[0].tokens.length > 20);
-    // Without the rotary cos and sin on the CPU (CPU_NODES_ON_WEBGPU) the Llama folder was 2e-3 bits off.
+    // Without the rotary cos and sin on the CPU (webgpuGraph.ts) the Llama folder was 2e-3 bits off.
     for (let i = 0; i < texts.length; i++) sameResults(cpu[i], gpu[i], 1e-4);
   });
 }

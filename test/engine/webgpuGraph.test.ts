@@ -71,7 +71,7 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 test('forWebGpu: x W^T and LogSoftmax become MatMul on a transpose and a shifted log-sum-exp, with the same values', async () => {
   const before = model();
-  const after = forWebGpu(before);
+  const after = forWebGpu(before).bytes;
   const ops = opTypes(onnx.ModelProto.decode(after).graph!);
   assert.ok(!ops.includes('LogSoftmax'), ops.join(' '));
   assert.deepEqual(
@@ -100,12 +100,13 @@ test('forWebGpu: a graph without those ops comes back as the same bytes', () => 
     opsetImport: [{ domain: '', version: 17 }],
     graph: { name: 'g', node: [{ name: 'a', opType: 'Add', input: ['x', 'x'], output: ['y'] }], input: [vi('x', [4])], output: [vi('y', [4])] },
   }).finish();
-  assert.equal(forWebGpu(plain), plain);
+  assert.equal(forWebGpu(plain).bytes, plain);
+  assert.deepEqual(forWebGpu(plain).cpuNodes, []);
 });
 
 test('forWebGpu: the default pack with its statistics appended scores the same rows the same way', async () => {
   const bytes = appendStatistics(readFileSync(join(ROOT, 'models', 'default', 'forward.onnx')), { logits: 'logits', hiddenStates: 'hidden_states', attentions: 'attentions' });
-  const after = forWebGpu(bytes);
+  const after = forWebGpu(bytes).bytes;
   assert.ok(!opTypes(onnx.ModelProto.decode(after).graph!).includes('LogSoftmax'));
   const B = 2;
   const S = 9;
@@ -127,4 +128,26 @@ test('forWebGpu: the default pack with its statistics appended scores the same r
   const got = await run(after, feeds, fetches);
   for (const k of [STAT_NAMES.targetLogprob, STAT_NAMES.entropy, STAT_NAMES.topLogprobs]) assert.ok(maxDiff(got[k], want[k]) < 1e-5, `${k} ${maxDiff(got[k], want[k])}`);
   for (const k of [STAT_NAMES.greater, STAT_NAMES.topIds]) assert.deepEqual(Array.from(got[k]), Array.from(want[k]), k);
+});
+
+test('forWebGpu: Sin and Cos are named for the CPU (WGSL approximates them), in subgraphs too', () => {
+  const branch = { name: 'b', node: [{ opType: 'Cos', input: ['x'], output: ['c'] }], output: [vi('c', [4])] };
+  const bytes = onnx.ModelProto.encode({
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 17 }],
+    graph: {
+      name: 'g',
+      node: [
+        { name: 'rope_sin', opType: 'Sin', input: ['x'], output: ['s'] },
+        { name: 'if', opType: 'If', input: ['flag'], output: ['c'], attribute: [{ name: 'then_branch', type: onnx.AttributeProto.AttributeType.GRAPH, g: branch }, { name: 'else_branch', type: onnx.AttributeProto.AttributeType.GRAPH, g: branch }] },
+      ],
+      input: [vi('x', [4]), { name: 'flag', type: { tensorType: { elemType: onnx.TensorProto.DataType.BOOL, shape: { dim: [] } } } }],
+      output: [vi('s', [4]), vi('c', [4])],
+    },
+  }).finish();
+  const w = forWebGpu(bytes);
+  // The unnamed Cos of each branch gets a name of its own.
+  assert.deepEqual(w.cpuNodes, ['rope_sin', 'lm_probe_webgpu_cpu_1', 'lm_probe_webgpu_cpu_2']);
+  const names = opTypes(onnx.ModelProto.decode(w.bytes).graph!);
+  assert.ok(names.includes('Cos') && names.includes('Sin'));
 });

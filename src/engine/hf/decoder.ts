@@ -7,7 +7,7 @@
 // its probabilities are a real output; statistics.ts puts the full outputs under an If, since ONNX
 // Runtime runs every node whatever a run fetches.
 import type { BlockWeights, DecoderSpec, Linear, Norm } from './architectures';
-import { CPU_NODES_ON_WEBGPU, FLOAT, GraphBuilder, INT64 } from './onnxGraph';
+import { FLOAT, GraphBuilder, INT64 } from './onnxGraph';
 import { appendStatistics, appendTop1 } from './statistics';
 
 export const GRAPH_NAMES = {
@@ -178,7 +178,7 @@ class Decoder {
     if (s.rotary) {
       const freqs = g.o('Mul', [g.o('Unsqueeze', [g.o('Cast', [pos], { to: FLOAT }), g.constI([1])]), g.constF(s.rotary.invFreq, [1, s.rotary.invFreq.length])]);
       const emb = g.o('Concat', [freqs, freqs], { axis: -1 }); // [S', dims]
-      rope = { cos: g.named(CPU_NODES_ON_WEBGPU[0], 'Cos', [emb]), sin: g.named(CPU_NODES_ON_WEBGPU[1], 'Sin', [emb]) };
+      rope = { cos: g.o('Cos', [emb]), sin: g.o('Sin', [emb]) };
     }
     const hidden = [x];
     const probs: string[] = [];

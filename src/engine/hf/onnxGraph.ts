@@ -28,14 +28,6 @@ export function valueInfo(name: string, elemType: number, dims: Dim[] | null): o
   return { name, type: { tensorType: { elemType, ...(shape ? { shape } : {}) } } };
 }
 
-/**
- * Nodes that run on the CPU when the rest of a graph runs on WebGPU (runtime.ts): the rotary
- * embedding's cos and sin. WGSL's sin and cos are approximations (the spec allows an absolute error
- * of 2^-11 on [-pi, pi] and bounds none outside), and positions reach thousands of radians; on
- * SwiftShader they were 3.5e-4 off, and a RoPE model's surprisal moved by up to 2e-3 bits.
- */
-export const CPU_NODES_ON_WEBGPU = ['lm_probe_rope_cos', 'lm_probe_rope_sin'];
-
 export class GraphBuilder {
   private readonly nodes: onnx.INodeProto[] = [];
   private readonly inits: onnx.ITensorProto[] = [];
@@ -86,13 +78,6 @@ export class GraphBuilder {
   /** One-output op. */
   o(type: string, inputs: string[], attrs: Record<string, Attr> = {}): string {
     return this.op(type, inputs, attrs)[0];
-  }
-
-  /** A one-output node with a fixed name, for names that the runtime refers to (CPU_NODES_ON_WEBGPU). */
-  named(name: string, type: string, inputs: string[]): string {
-    const out = this.o(type, inputs);
-    this.nodes[this.nodes.length - 1].name = name;
-    return out;
   }
 
   /** Renames a value to a graph output name (Identity). */
