@@ -11,7 +11,7 @@
 // pack's forward graph, a short warm-up times it against the CPU and keeps the faster
 // (providerChoice.ts; remembered on disk per pack and provider).
 import * as ort from 'onnxruntime-node';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { forWebGpu } from './webgpuGraph';
 import { cudaProviderFiles, describeFailure, ortBinDir, probeProvider, type ProviderVerdict } from './providerProbe';
@@ -128,10 +128,13 @@ function sessionOptions(provider: string, web?: { cpuNodes: string[]; dir?: stri
   };
 }
 
+/** Graph files up to this size are rewritten for WebGPU; a larger one (weights inside) is not read twice. */
+const WEBGPU_REWRITE_MAX_BYTES = 256 * 1024 * 1024;
+
 /**
  * What a WebGPU session opens: the graph rewritten for it, read from its file where it is one (its
- * external weights are named from the file's folder). A file that cannot be read whole or parsed
- * here (over 2 GB, say) opens as it is, and ONNX Runtime says what is wrong with it, if anything.
+ * external weights are named from the file's folder). A file that is too large to read here, or
+ * that cannot be parsed, opens as it is, and ONNX Runtime says what is wrong with it, if anything.
  */
 function webGpuSource(modelPath: string | Uint8Array): { source: string | Uint8Array; cpuNodes: string[]; dir?: string } {
   if (typeof modelPath !== 'string') {
@@ -139,6 +142,7 @@ function webGpuSource(modelPath: string | Uint8Array): { source: string | Uint8A
     return { source: w.bytes, cpuNodes: w.cpuNodes };
   }
   try {
+    if (statSync(modelPath).size > WEBGPU_REWRITE_MAX_BYTES) return { source: modelPath, cpuNodes: [] };
     const w = forWebGpu(readFileSync(modelPath));
     return { source: w.bytes, cpuNodes: w.cpuNodes, dir: dirname(modelPath) };
   } catch {
@@ -238,8 +242,8 @@ export async function createSession(
   const fallbacks: { provider: string; error: string }[] = [];
   const create = (provider: string) => {
     if ((aliases.get(provider) ?? provider) === 'webgpu') {
-      const w = webGpuSource(modelPath);
-      return typeof w.source === 'string' ? ort.InferenceSession.create(w.source, sessionOptions(provider)) : ort.InferenceSession.create(w.source, sessionOptions(provider, w));
+      const web = webGpuSource(modelPath);
+      return typeof web.source === 'string' ? ort.InferenceSession.create(web.source, sessionOptions(provider)) : ort.InferenceSession.create(web.source, sessionOptions(provider, web));
     }
     return typeof modelPath === 'string' ? ort.InferenceSession.create(modelPath, sessionOptions(provider)) : ort.InferenceSession.create(modelPath, sessionOptions(provider));
   };
