@@ -30,7 +30,7 @@ function intAttr(n: Node, name: string, def: number): number {
 const ints = (name: string, v: number[]): onnx.IAttributeProto => ({ name, type: onnx.AttributeProto.AttributeType.INTS, ints: v });
 const int = (name: string, v: number): onnx.IAttributeProto => ({ name, type: onnx.AttributeProto.AttributeType.INT, i: v });
 
-/** FusedMatMul that is a plain x W^T (or x W) on a 2-D initializer: its rewrite, else null. */
+/** FusedMatMul that is a plain x W^T (or x W) on a 2-D constant (an initializer or its Cast): its rewrite, else null. */
 function matmul(n: Node, rank2: Set<string>): Node[] | null {
   if (n.opType !== 'FusedMatMul' || n.domain !== 'com.microsoft') return null;
   const alpha = attr(n, 'alpha');
@@ -90,6 +90,8 @@ function rewrite(g: onnx.IGraphProto, rank2: Set<string>, r: Rewrite): void {
       }
       r.cpu.push(n.name);
     }
+    // A float16 or bfloat16 weight reaches its MatMul through a Cast (onnxGraph.ts weight()): still a constant.
+    if (n.opType === 'Cast' && (n.domain ?? '') === '' && inner.has(n.input?.[0] ?? '') && n.output?.[0]) inner.add(n.output[0]);
     const nodes = matmul(n, inner) ?? logSoftmax(n, r.opset);
     if (nodes) r.changed++;
     out.push(...(nodes ?? [n]));

@@ -107,6 +107,7 @@ for (const [name, model] of [
   ['a GPT pack (in-graph statistics appended at open)', TINY],
   ['a GPT-2 folder (learned positions, query blocks)', HF('gpt2-tiny')],
   ['a Llama folder (rotary embedding, grouped-query attention)', HF('llama-gqa')],
+  ['a GPT-NeoX folder in bfloat16 (weights through a Cast, partial rotary)', HF('neox-seq-bf16')],
 ] as const) {
   test(`WebGPU on SwiftShader: ${name} gives the CPU's figures, short windows too`, async (t) => {
     if (!needsSwiftShader(t)) return;

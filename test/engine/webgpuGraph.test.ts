@@ -15,9 +15,21 @@ const F = onnx.TensorProto.DataType.FLOAT;
 const vi = (name: string, dims: number[]) => ({ name, type: { tensorType: { elemType: F, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
 const INTS = onnx.AttributeProto.AttributeType.INT;
 
-/** x [2,3,8] -> FusedMatMul(x, W^T) [2,3,5] -> LogSoftmax; plus a FusedMatMul with alpha 2, left alone. */
+/** float16 bits of x, for values with at most 10 significant bits (exact here). */
+function f16(x: number): number {
+  const u = new Uint32Array(Float32Array.of(x).buffer)[0];
+  const e = ((u >>> 23) & 0xff) - 127 + 15;
+  return e <= 0 ? 0 : ((u >>> 16) & 0x8000) | (e << 10) | ((u & 0x7fffff) >>> 13);
+}
+
+/**
+ * x [2,3,8] -> FusedMatMul(x, W^T) [2,3,5] -> LogSoftmax; the same through a float16 weight and its
+ * Cast (how graphs built from float16 or bfloat16 folders read weights); and a FusedMatMul with
+ * alpha 2, left alone.
+ */
 function model(): Uint8Array {
   const w = Array.from({ length: 40 }, (_, i) => Math.sin(i) * 3);
+  const w16 = Array.from({ length: 40 }, (_, i) => i / 8 - 2);
   return onnx.ModelProto.encode({
     irVersion: 8,
     opsetImport: [
@@ -26,8 +38,13 @@ function model(): Uint8Array {
     ],
     graph: {
       name: 'g',
-      initializer: [{ name: 'w', dims: [5, 8], dataType: F, floatData: w }],
+      initializer: [
+        { name: 'w', dims: [5, 8], dataType: F, floatData: w },
+        { name: 'w16', dims: [5, 8], dataType: onnx.TensorProto.DataType.FLOAT16, int32Data: w16.map(f16) },
+      ],
       node: [
+        { name: 'cast', opType: 'Cast', input: ['w16'], output: ['w16f'], attribute: [{ name: 'to', type: INTS, i: F }] },
+        { name: 'mm16', opType: 'FusedMatMul', domain: 'com.microsoft', input: ['x', 'w16f'], output: ['v'], attribute: [{ name: 'transB', type: INTS, i: 1 }] },
         { name: 'mm', opType: 'FusedMatMul', domain: 'com.microsoft', input: ['x', 'w'], output: ['y'], attribute: [{ name: 'transB', type: INTS, i: 1 }] },
         { name: 'lsm', opType: 'LogSoftmax', input: ['y'], output: ['z'], attribute: [{ name: 'axis', type: INTS, i: -1 }] },
         {
@@ -43,7 +60,7 @@ function model(): Uint8Array {
         },
       ],
       input: [vi('x', [2, 3, 8])],
-      output: [vi('z', [2, 3, 5]), vi('u', [2, 3, 5])],
+      output: [vi('z', [2, 3, 5]), vi('u', [2, 3, 5]), vi('v', [2, 3, 5])],
     },
   }).finish();
 }
@@ -92,6 +109,8 @@ test('forWebGpu: x W^T and LogSoftmax become MatMul on a transpose and a shifted
   assert.ok(maxDiff(got.z, want.z) < 1e-5, `LogSoftmax ${maxDiff(got.z, want.z)}`);
   assert.ok(got.z.every(Number.isFinite));
   assert.equal(maxDiff(got.u, want.u), 0);
+  assert.ok(maxDiff(got.v, want.v) < 1e-5, `float16 weight ${maxDiff(got.v, want.v)}`);
+  assert.ok(Math.max(...Array.from(want.v).map(Math.abs)) > 1);
 });
 
 test('forWebGpu: a graph without those ops comes back as the same bytes', () => {
