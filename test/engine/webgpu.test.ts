@@ -24,8 +24,9 @@ function swiftShaderIcd(): string | undefined {
 }
 
 function vulkanLoader(): boolean {
-  const r = spawnSync('ldconfig', ['-p'], { encoding: 'utf8' });
-  return /libvulkan\.so\.1\b/.test(r.stdout ?? '');
+  if (['/usr/lib/x86_64-linux-gnu', '/usr/lib64', '/usr/lib'].some((d) => existsSync(join(d, 'libvulkan.so.1')))) return true;
+  // ldconfig is in /sbin, which an ordinary user's PATH may lack
+  return ['ldconfig', '/sbin/ldconfig'].some((c) => /libvulkan\.so\.1\b/.test(spawnSync(c, ['-p'], { encoding: 'utf8' }).stdout ?? ''));
 }
 
 const icd = process.platform === 'linux' && process.arch === 'x64' ? swiftShaderIcd() : undefined;
