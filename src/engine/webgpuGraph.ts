@@ -14,18 +14,9 @@
 // make the rotary embedding's tables, at angles up to thousands of radians. On SwiftShader they
 // were 3.5e-4 off, and a Llama folder's surprisal moved by up to 2e-3 bits; on the CPU, 7e-6.
 import { onnx } from 'onnx-proto';
+import { attr, intAttr } from './hf/onnxGraph';
 
 type Node = onnx.INodeProto;
-
-function attr(n: Node, name: string): onnx.IAttributeProto | undefined {
-  return (n.attribute ?? []).find((a) => a.name === name);
-}
-
-function intAttr(n: Node, name: string, def: number): number {
-  const a = attr(n, name);
-  // protobufjs gives int64 fields as numbers or as Long objects
-  return a?.i === undefined || a.i === null ? def : Number(String(a.i));
-}
 
 const ints = (name: string, v: number[]): onnx.IAttributeProto => ({ name, type: onnx.AttributeProto.AttributeType.INTS, ints: v });
 const int = (name: string, v: number): onnx.IAttributeProto => ({ name, type: onnx.AttributeProto.AttributeType.INT, i: v });

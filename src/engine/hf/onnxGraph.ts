@@ -21,6 +21,18 @@ function attribute(name: string, v: Attr): onnx.IAttributeProto {
   return { name, type: T.FLOAT, f: v.float };
 }
 
+/** Attribute `name` of a node read from a model. */
+export function attr(n: onnx.INodeProto, name: string): onnx.IAttributeProto | undefined {
+  return (n.attribute ?? []).find((a) => a.name === name);
+}
+
+/** An int attribute, or `def` where the node has none. */
+export function intAttr(n: onnx.INodeProto, name: string, def: number): number {
+  const a = attr(n, name);
+  // protobufjs gives int64 fields as numbers or as Long objects
+  return a?.i === undefined || a.i === null ? def : Number(String(a.i));
+}
+
 type Dim = number | string;
 
 export function valueInfo(name: string, elemType: number, dims: Dim[] | null): onnx.IValueInfoProto {

@@ -8,7 +8,7 @@
 // values. Engine.checkShapes runs a batch of two, which fails or differs where a tensor taken here
 // does not have the batch's rows (Engine.open then opens the pack's graphs as they are).
 import { onnx } from 'onnx-proto';
-import type { GraphBuilder } from './onnxGraph';
+import { attr, intAttr, type GraphBuilder } from './onnxGraph';
 
 /** Ops whose output row r depends only on row r of their one activation input. */
 const UNARY = new Set(['Identity', 'Cast', 'Neg', 'Abs', 'Exp', 'Log', 'Sqrt', 'Reciprocal', 'Erf', 'Tanh', 'Sigmoid', 'Relu', 'Softplus', 'Gelu']);
@@ -21,15 +21,6 @@ export interface GraphFacts {
   producer: Map<string, onnx.NodeProto>;
   constant: Set<string>;
   initializers: Map<string, onnx.TensorProto>;
-}
-
-function attr(n: onnx.NodeProto, name: string): onnx.AttributeProto | undefined {
-  return (n.attribute as onnx.AttributeProto[]).find((a) => a.name === name);
-}
-
-function intAttr(n: onnx.NodeProto, name: string, dflt: number): number {
-  const a = attr(n, name);
-  return a ? Number(a.i) : dflt;
 }
 
 /** Dims of a constant where they are known without running anything. */
@@ -45,7 +36,7 @@ function constDims(f: GraphFacts, name: string): number[] | null {
   if (p.opType === 'Cast' || p.opType === 'Identity') return constDims(f, p.input[0]);
   if (p.opType === 'Transpose') {
     const d = constDims(f, p.input[0]);
-    const perm = attr(p, 'perm')?.ints.map(Number) ?? d?.map((_, i) => d.length - 1 - i);
+    const perm = attr(p, 'perm')?.ints?.map(Number) ?? d?.map((_, i) => d.length - 1 - i);
     return d && perm ? perm.map((i) => d[i]) : null;
   }
   return null;
@@ -85,7 +76,7 @@ function rowInputs(f: GraphFacts, n: onnx.NodeProto): string[] | null {
   if (n.opType === 'MatMul') return !isConst(x) && isConst(rest[0]) && constDims(f, rest[0])?.length === 2 ? [x] : null;
   if (n.opType === 'LayerNormalization') return intAttr(n, 'axis', -1) === -1 && !isConst(x) && rest.every((i) => isConst(i) && rowBroadcast(f, i)) ? [x] : null;
   if (n.opType === 'ReduceMean' && intAttr(n, 'keepdims', 1) === 1) {
-    const axes = rest[0] ? int64Values(f, rest[0]) : (attr(n, 'axes')?.ints.map(Number) ?? null);
+    const axes = rest[0] ? int64Values(f, rest[0]) : (attr(n, 'axes')?.ints?.map(Number) ?? null);
     return !isConst(x) && axes?.length === 1 && axes[0] === -1 ? [x] : null;
   }
   return null;
