@@ -241,11 +241,10 @@ export async function createSession(
   const w = opts.warmup;
   const fallbacks: { provider: string; error: string }[] = [];
   const create = (provider: string) => {
-    if ((aliases.get(provider) ?? provider) === 'webgpu') {
-      const web = webGpuSource(modelPath);
-      return typeof web.source === 'string' ? ort.InferenceSession.create(web.source, sessionOptions(provider)) : ort.InferenceSession.create(web.source, sessionOptions(provider, web));
-    }
-    return typeof modelPath === 'string' ? ort.InferenceSession.create(modelPath, sessionOptions(provider)) : ort.InferenceSession.create(modelPath, sessionOptions(provider));
+    const web = (aliases.get(provider) ?? provider) === 'webgpu' ? webGpuSource(modelPath) : undefined;
+    const source = web?.source ?? modelPath;
+    const options = sessionOptions(provider, web);
+    return typeof source === 'string' ? ort.InferenceSession.create(source, options) : ort.InferenceSession.create(source, options);
   };
   let lastError: unknown = null;
   for (const provider of providers) {
