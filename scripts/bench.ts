@@ -20,7 +20,8 @@
 //   --repeats  measured repeats per size and side, after one warm-up each (default 5; half as many,
 //              rounded up, for 2,048 tokens and more)
 //   --torch-blas  the BLAS the torch children load: auto (an OpenBLAS in .cache/openblas/ or
-//              /usr/lib/x86_64-linux-gnu/openblas-*, else the system's libblas.so.3), system, or a
+//              /usr/lib/x86_64-linux-gnu/openblas-*; where there is none, Debian's is fetched into
+//              .cache/openblas with apt-get download; else the system's libblas.so.3), system, or a
 //              folder holding a libblas.so.3 (put first on LD_LIBRARY_PATH). Debian's python3-torch
 //              calls whatever libblas.so.3 is installed; the reference BLAS (libblas3) makes torch's
 //              matmuls about 8x slower, which no fair comparison should use (BENCHMARKS.md).
@@ -28,7 +29,7 @@
 // Without python3 + torch the torch part is skipped with a one-line note. Run through tsx
 // (npm run bench), straight from src/engine.
 import { parseArgs } from 'node:util';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
@@ -326,19 +327,42 @@ function findPython(): string | null {
   return null;
 }
 
+const OPENBLAS_CACHE = join(root, '.cache', 'openblas');
+
 function blasDir(): string | null {
   const v = values['torch-blas']!;
   if (v === 'system') return null;
   if (v !== 'auto') return v;
-  for (const d of [
-    join(root, '.cache', 'openblas', 'usr', 'lib', 'x86_64-linux-gnu', 'openblas-openmp'),
-    join(root, '.cache', 'openblas', 'usr', 'lib', 'x86_64-linux-gnu', 'openblas-pthread'),
-    '/usr/lib/x86_64-linux-gnu/openblas-openmp',
-    '/usr/lib/x86_64-linux-gnu/openblas-pthread',
-  ]) {
-    if (existsSync(join(d, 'libblas.so.3'))) return d;
+  const found = () =>
+    [
+      join(OPENBLAS_CACHE, 'usr', 'lib', 'x86_64-linux-gnu', 'openblas-openmp'),
+      join(OPENBLAS_CACHE, 'usr', 'lib', 'x86_64-linux-gnu', 'openblas-pthread'),
+      '/usr/lib/x86_64-linux-gnu/openblas-openmp',
+      '/usr/lib/x86_64-linux-gnu/openblas-pthread',
+    ].find((d) => existsSync(join(d, 'libblas.so.3'))) ?? null;
+  return found() ?? (unpackOpenBlas() ? found() : null);
+}
+
+/**
+ * Debian's python3-torch calls whatever libblas.so.3 is installed, and a fresh machine often has
+ * only the reference BLAS, about 8x slower: a torch/engine ratio against it would flatter the
+ * engine. So where apt-get can download Debian's OpenBLAS, it is unpacked into .cache/openblas
+ * (nothing is installed) and put first on the torch children's library path.
+ */
+function unpackOpenBlas(): boolean {
+  log('no OpenBLAS found for torch: fetching Debian\'s libopenblas0-openmp into .cache/openblas (apt-get download, nothing installed)');
+  try {
+    mkdirSync(OPENBLAS_CACHE, { recursive: true });
+    execFileSync('apt-get', ['download', '-q', 'libopenblas0-openmp'], { cwd: OPENBLAS_CACHE, stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 });
+    const deb = readdirSync(OPENBLAS_CACHE).find((f) => /^libopenblas0-openmp_.*\.deb$/.test(f));
+    if (!deb) throw new Error('apt-get wrote no .deb');
+    execFileSync('dpkg', ['-x', deb, '.'], { cwd: OPENBLAS_CACHE, stdio: ['ignore', 'ignore', 'pipe'], timeout: 60_000 });
+    return true;
+  } catch (e) {
+    const why = (e as { stderr?: Buffer }).stderr?.toString().trim().split('\n').pop() || (e as Error).message;
+    log(`could not fetch OpenBLAS (${why}); torch uses the system's BLAS (BENCHMARKS.md, "Commands")`);
+    return false;
   }
-  return null;
 }
 
 const children: TorchChild[] = [];
@@ -745,7 +769,7 @@ async function main() {
     const pr = result.matmulGflopsPaired;
     lines.push(`floor, paired   each repeat against the rate measured right after it (${r1(pr.median)} GFLOP/s, ${r1(pr.min)}-${r1(pr.max)}): engine ${result.engineOverFloor512Paired.toFixed(2)}x the floor (median of ${pairedFloor.length})`);
   }
-  lines.push(`512 tokens      engine ${result.engineGflops512} GFLOP/s = ${(result.engineMatmulFraction512 * 100).toFixed(0)}% of it` + (bestTorch ? `; best torch (${bestTorch[0]}) ${result.torchGflops512[bestTorch[0]]} GFLOP/s = ${(result.torchMatmulFraction512[bestTorch[0]] * 100).toFixed(0)}%, torch/engine ${result.probe512.bestTorch!.ratio.toFixed(2)}` : ''));
+  lines.push(`${`${p512.n} tokens`.padEnd(16)}engine ${result.engineGflops512} GFLOP/s = ${(result.engineMatmulFraction512 * 100).toFixed(0)}% of it` + (bestTorch ? `; best torch (${bestTorch[0]}) ${result.torchGflops512[bestTorch[0]]} GFLOP/s = ${(result.torchMatmulFraction512[bestTorch[0]] * 100).toFixed(0)}%, torch/engine ${result.probe512.bestTorch!.ratio.toFixed(2)}` : ''));
   lines.push(`corpus          ${corpus.tokens} tokens (${docs.length} documents, ${corpusChars} chars) in ${corpus.seconds.toFixed(1)} s: ${Math.round(corpus.tokensPerSecond)} tokens/s (both directions)`);
   for (const [s, v] of Object.entries(result.corpus.torch)) lines.push(`  torch ${s.padEnd(10)}${v.seconds} s, ${v.tokensPerSecond} tokens/s  torch/engine ${v.ratio.toFixed(2)}`);
   lines.push(`memory          peak RSS ${f0(peakRssMb)} MB (${f0(peakRssMbProbes)} MB after the probes)` + (torchSettings.length ? `; torch processes ${Object.values(torchPeakRss).map(f0).join(' / ')} MB` : ''));
