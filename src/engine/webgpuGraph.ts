@@ -14,12 +14,9 @@
 // make the rotary embedding's tables, at angles up to thousands of radians. On SwiftShader they
 // were 3.5e-4 off, and a Llama folder's surprisal moved by up to 2e-3 bits; on the CPU, 7e-6.
 import { onnx } from 'onnx-proto';
-import { attr, intAttr } from './hf/onnxGraph';
+import { attr, attribute, intAttr } from './hf/onnxGraph';
 
 type Node = onnx.INodeProto;
-
-const ints = (name: string, v: number[]): onnx.IAttributeProto => ({ name, type: onnx.AttributeProto.AttributeType.INTS, ints: v });
-const int = (name: string, v: number): onnx.IAttributeProto => ({ name, type: onnx.AttributeProto.AttributeType.INT, i: v });
 
 /** FusedMatMul that is a plain x W^T (or x W) on a 2-D constant (an initializer or its Cast): its rewrite, else null. */
 function matmul(n: Node, rank2: Set<string>): Node[] | null {
@@ -33,7 +30,7 @@ function matmul(n: Node, rank2: Set<string>): Node[] | null {
   if (!intAttr(n, 'transB', 0)) return [{ name, opType: 'MatMul', input: [a, b], output: n.output }];
   const bt = `${name}/webgpu_bt`;
   return [
-    { name: `${name}/webgpu_transpose`, opType: 'Transpose', input: [b], output: [bt], attribute: [ints('perm', [1, 0])] },
+    { name: `${name}/webgpu_transpose`, opType: 'Transpose', input: [b], output: [bt], attribute: [attribute('perm', [1, 0])] },
     { name, opType: 'MatMul', input: [a, bt], output: n.output },
   ];
 }
@@ -49,10 +46,10 @@ function logSoftmax(n: Node, opset: number): Node[] | null {
   const axes = t('axes');
   return [
     { name: t('axes_const'), opType: 'Constant', output: [axes], attribute: [{ name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: { dims: [1], dataType: onnx.TensorProto.DataType.INT64, int64Data: [axis] } }] },
-    { name: t('max'), opType: 'ReduceMax', input: [n.input![0], ...(opset >= 18 ? [axes] : [])], output: [t('m')], attribute: [int('keepdims', 1), ...(opset >= 18 ? [] : [ints('axes', [axis])])] },
+    { name: t('max'), opType: 'ReduceMax', input: [n.input![0], ...(opset >= 18 ? [axes] : [])], output: [t('m')], attribute: [attribute('keepdims', 1), ...(opset >= 18 ? [] : [attribute('axes', [axis])])] },
     { name: t('shift'), opType: 'Sub', input: [n.input![0], t('m')], output: [t('z')] },
     { name: t('exp'), opType: 'Exp', input: [t('z')], output: [t('e')] },
-    { name: t('sum'), opType: 'ReduceSum', input: [t('e'), axes], output: [t('s')], attribute: [int('keepdims', 1)] },
+    { name: t('sum'), opType: 'ReduceSum', input: [t('e'), axes], output: [t('s')], attribute: [attribute('keepdims', 1)] },
     { name: t('log'), opType: 'Log', input: [t('s')], output: [t('l')] },
     { name, opType: 'Sub', input: [t('z'), t('l')], output: n.output },
   ];

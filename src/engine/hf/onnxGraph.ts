@@ -11,7 +11,8 @@ export const INT64 = onnx.TensorProto.DataType.INT64;
 export const BOOL = onnx.TensorProto.DataType.BOOL;
 const DTYPE = { F32: onnx.TensorProto.DataType.FLOAT, F16: onnx.TensorProto.DataType.FLOAT16, BF16: onnx.TensorProto.DataType.BFLOAT16 };
 
-function attribute(name: string, v: Attr): onnx.IAttributeProto {
+/** An attribute from a plain value: a number is an INT, an array INTS (GraphBuilder's ops take these). */
+export function attribute(name: string, v: Attr): onnx.IAttributeProto {
   const T = onnx.AttributeProto.AttributeType;
   if (typeof v === 'string') return { name, type: T.STRING, s: Buffer.from(v, 'utf8') };
   if (Array.isArray(v)) return { name, type: T.INTS, ints: v };
